@@ -1,0 +1,188 @@
+//! The parsed model of a `#[derive(FeatureView)]` struct, keeping the original syntax for spans.
+
+use proc_macro2::Span;
+use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
+
+use crate::attr::{self, FieldAttrs, ViewAttrs};
+use crate::ctxt::Ctxt;
+
+/// The struct being derived.
+pub struct View<'a> {
+    pub ident: &'a Ident,
+    pub attrs: ViewAttrs,
+    pub fields: Vec<Field<'a>>,
+}
+
+/// One named field: one feature.
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub attrs: FieldAttrs,
+    /// The feature type, when the field's type is a supported one.
+    pub kind: Option<Kind>,
+}
+
+/// A supported feature type: a scalar, optionally wrapped in `Option`.
+#[derive(Clone, Copy)]
+pub struct Kind {
+    pub scalar: Scalar,
+    pub optional: bool,
+}
+
+/// The scalar feature types.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    I64,
+    I32,
+    U32,
+    U64,
+    F64,
+    F32,
+    Bool,
+    String,
+    FloatList,
+}
+
+impl Scalar {
+    pub fn is_int(self) -> bool {
+        matches!(self, Scalar::I64 | Scalar::I32 | Scalar::U32 | Scalar::U64)
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Scalar::F64 | Scalar::F32)
+    }
+}
+
+/// What the derive accepts, for error messages.
+pub const SUPPORTED: &str =
+    "i64, i32, u32, u64, f64, f32, bool, String, Vec<f32> or an Option of one";
+
+impl<'a> View<'a> {
+    /// Parses `input`; errors go to `cx`. `None` when the input is not a struct with named fields.
+    pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<View<'a>> {
+        let attrs = attr::view_attrs(cx, &input.attrs);
+        if !input.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &input.generics,
+                "`FeatureView` cannot be derived for a generic struct; \
+                 a feature view has one fixed set of typed fields",
+            );
+        }
+        let fields = match &input.data {
+            Data::Struct(s) => match &s.fields {
+                Fields::Named(named) => &named.named,
+                _ => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        "`FeatureView` needs a struct with named fields: each field is a feature",
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "`FeatureView` can only be derived for a struct with named fields",
+                );
+                return None;
+            }
+        };
+        let fields = fields
+            .iter()
+            .filter_map(|f| {
+                Some(Field {
+                    ident: f.ident.as_ref()?,
+                    ty: &f.ty,
+                    attrs: attr::field_attrs(cx, &f.attrs),
+                    kind: kind_of(&f.ty),
+                })
+            })
+            .collect();
+        Some(View {
+            ident: &input.ident,
+            attrs,
+            fields,
+        })
+    }
+}
+
+impl Field<'_> {
+    /// The stored feature name: the `rename`, else the field's name without `r#`.
+    pub fn feature_name(&self) -> (String, Span) {
+        match &self.attrs.rename {
+            Some(lit) => (lit.value(), lit.span()),
+            None => {
+                let name = self.ident.to_string();
+                let name = name.strip_prefix("r#").map_or(name.clone(), str::to_owned);
+                (name, self.ident.span())
+            }
+        }
+    }
+}
+
+/// The feature type of `ty`, judged by its written form.
+pub fn kind_of(ty: &Type) -> Option<Kind> {
+    if let Some(inner) = single_generic(ty, "Option") {
+        return scalar_of(inner).map(|scalar| Kind {
+            scalar,
+            optional: true,
+        });
+    }
+    scalar_of(ty).map(|scalar| Kind {
+        scalar,
+        optional: false,
+    })
+}
+
+fn scalar_of(ty: &Type) -> Option<Scalar> {
+    if let Some(inner) = single_generic(ty, "Vec") {
+        return (last_ident(inner)? == "f32" && is_plain(inner)).then_some(Scalar::FloatList);
+    }
+    if !is_plain(ty) {
+        return None;
+    }
+    Some(match last_ident(ty)?.to_string().as_str() {
+        "i64" => Scalar::I64,
+        "i32" => Scalar::I32,
+        "u32" => Scalar::U32,
+        "u64" => Scalar::U64,
+        "f64" => Scalar::F64,
+        "f32" => Scalar::F32,
+        "bool" => Scalar::Bool,
+        "String" => Scalar::String,
+        _ => return None,
+    })
+}
+
+fn type_path(ty: &Type) -> Option<&syn::Path> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => Some(&p.path),
+        Type::Group(g) => type_path(&g.elem),
+        Type::Paren(p) => type_path(&p.elem),
+        _ => None,
+    }
+}
+
+fn last_ident(ty: &Type) -> Option<&Ident> {
+    type_path(ty)?.segments.last().map(|s| &s.ident)
+}
+
+/// A path type without generic arguments.
+fn is_plain(ty: &Type) -> bool {
+    type_path(ty).is_some_and(|p| p.segments.iter().all(|s| s.arguments.is_none()))
+}
+
+/// `T` of `Name<T>` (as `Name`, `std::option::Name`, ...).
+fn single_generic<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+    let last = type_path(ty)?.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,260 @@
+//! Validation: everything the derive can know to be wrong is a compile error on the right token.
+
+use std::collections::HashMap;
+
+use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
+
+use crate::ast::{Field, Scalar, View, SUPPORTED};
+use crate::ctxt::Ctxt;
+use crate::duration::parse_seconds;
+
+/// A view that passed every check: what the expansion needs.
+pub struct Checked {
+    pub view: String,
+    pub namespace: String,
+    pub version: u32,
+    pub ttl_seconds: u64,
+    /// The stored feature name of each field, in field order.
+    pub features: Vec<String>,
+}
+
+/// Checks `view`; errors go to `cx`. `None` when something is wrong.
+pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
+    let name = match &view.attrs.name {
+        Some(lit) => {
+            let value = lit.value();
+            if let Err(why) = key_part(&value) {
+                cx.error_spanned_by(lit, format!("invalid view name {value:?}: {why}"));
+            }
+            value
+        }
+        None => snake_case(&view.ident.to_string()),
+    };
+    let namespace = match &view.attrs.namespace {
+        Some(lit) => {
+            let value = lit.value();
+            if let Err(why) = key_part(&value) {
+                cx.error_spanned_by(lit, format!("invalid namespace {value:?}: {why}"));
+            }
+            value
+        }
+        None => "fs".to_owned(),
+    };
+    let version = match &view.attrs.version {
+        Some(lit) => match lit.base10_parse::<u32>() {
+            Ok(v) if v >= 1 => v,
+            _ => {
+                cx.error_spanned_by(lit, "`version` must be a whole number from 1 to 4294967295");
+                1
+            }
+        },
+        None => 1,
+    };
+    let ttl_seconds = match &view.attrs.ttl {
+        Some(lit) => ttl_seconds(cx, lit),
+        None => {
+            cx.error_spanned_by(
+                view.ident,
+                "missing `ttl`: every write sets an expiry on the key; \
+                 add `#[feature_view(ttl = \"1h\")]` (\"30s\", \"15m\", \"1h\", \"7d\" or seconds)",
+            );
+            None
+        }
+    };
+    if view.fields.is_empty() {
+        cx.error_spanned_by(
+            view.ident,
+            "a feature view needs at least one feature field",
+        );
+    }
+    let mut seen: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut features = Vec::with_capacity(view.fields.len());
+    for field in &view.fields {
+        let (feature, span) = field.feature_name();
+        if let Err(why) = feature_name(&feature) {
+            cx.push(syn::Error::new(
+                span,
+                format!("invalid feature name {feature:?}: {why}"),
+            ));
+        }
+        if let Some(first) = seen.insert(feature.clone(), field.ident) {
+            cx.push(syn::Error::new(
+                span,
+                format!(
+                    "feature `{feature}` is already stored by field `{first}`; rename one of them"
+                ),
+            ));
+        }
+        check_field(cx, field);
+        features.push(feature);
+    }
+    Some(Checked {
+        view: name,
+        namespace,
+        version,
+        ttl_seconds: ttl_seconds?,
+        features,
+    })
+}
+
+fn ttl_seconds(cx: &mut Ctxt, lit: &Lit) -> Option<u64> {
+    let parsed = match lit {
+        Lit::Str(s) => parse_seconds(&s.value()),
+        Lit::Int(i) => match i.base10_parse::<u64>() {
+            Ok(0) | Err(_) => {
+                Err("`ttl` in seconds must be a whole number of at least 1".to_owned())
+            }
+            Ok(n) => Ok(n),
+        },
+        _ => Err(
+            "`ttl` must be a duration string such as \"1h\" or an integer number of seconds"
+                .to_owned(),
+        ),
+    };
+    parsed.map_err(|why| cx.error_spanned_by(lit, why)).ok()
+}
+
+fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
+    let Some(kind) = field.kind else {
+        let ty = field.ty;
+        let shown = quote::quote!(#ty).to_string().replace(' ', "");
+        cx.error_spanned_by(
+            field.ty,
+            format!("unsupported feature type `{shown}`: expected {SUPPORTED}"),
+        );
+        return;
+    };
+    let Some(default) = &field.attrs.default else {
+        return;
+    };
+    let name = field.ident;
+    if kind.optional {
+        cx.error_spanned_by(
+            default,
+            format!(
+                "`default` on `{name}`, an `Option` field, never applies (an absent value reads \
+                 as `None`); remove `default` or the `Option`"
+            ),
+        );
+        return;
+    }
+    let ok = match (kind.scalar, literal(default)) {
+        (Scalar::Bool, Some((Lit::Bool(_), false))) => true,
+        (Scalar::String, Some((Lit::Str(_), false))) => true,
+        (s, Some((Lit::Int(_), _))) if s.is_int() || s.is_float() => true,
+        (s, Some((Lit::Float(_), _))) if s.is_float() => true,
+        _ => false,
+    };
+    if !ok {
+        let want = match kind.scalar {
+            Scalar::Bool => "`true` or `false`",
+            Scalar::String => "a string literal",
+            Scalar::FloatList => {
+                cx.error_spanned_by(
+                    default,
+                    format!("`default` is not supported on `{name}`, a `Vec<f32>` embedding; use `Option<Vec<f32>>`"),
+                );
+                return;
+            }
+            s if s.is_int() => "an integer literal",
+            _ => "a number literal",
+        };
+        cx.error_spanned_by(
+            default,
+            format!("`default` for `{name}` must be {want}, matching the field's type"),
+        );
+    }
+}
+
+/// The literal of `expr` (and whether it is negated), if it is one.
+fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => Some((lit, false)),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit { lit, .. }) => Some((lit, true)),
+            _ => None,
+        },
+        Expr::Group(g) => literal(&g.expr),
+        Expr::Paren(p) => literal(&p.expr),
+        _ => None,
+    }
+}
+
+/// A view name or namespace: one `:`-free part of the key.
+fn key_part(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() {
+        return Err("it is empty");
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err("use only ASCII letters, digits, `_`, `-` and `.` (it is part of every key)");
+    }
+    Ok(())
+}
+
+/// A stored feature name (hash field).
+fn feature_name(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() {
+        return Err("it is empty");
+    }
+    if value.starts_with('_') {
+        return Err(
+            "names starting with `_` are reserved for metadata such as `_updated_at`; \
+                    store it under another name with `#[fstore(rename = \"...\")]`",
+        );
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("feature names cannot contain whitespace or control characters");
+    }
+    Ok(())
+}
+
+/// `UserProfile` → `user_profile`.
+fn snake_case(ident: &str) -> String {
+    let ident = ident.strip_prefix("r#").unwrap_or(ident);
+    let mut out = String::with_capacity(ident.len() + 4);
+    let chars: Vec<char> = ident.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{feature_name, key_part, snake_case};
+
+    #[test]
+    fn snake_case_of_struct_names() {
+        assert_eq!(snake_case("UserProfile"), "user_profile");
+        assert_eq!(snake_case("HTTPStats"), "http_stats");
+        assert_eq!(snake_case("Item2Vec"), "item2_vec");
+        assert_eq!(snake_case("user"), "user");
+    }
+
+    #[test]
+    fn names_that_break_keys_are_rejected() {
+        assert!(key_part("user_profile").is_ok());
+        assert!(key_part("user:profile").is_err());
+        assert!(key_part("").is_err());
+        assert!(feature_name("_updated_at").is_err());
+        assert!(feature_name("a b").is_err());
+        assert!(feature_name("days_since_signup").is_ok());
+    }
+}

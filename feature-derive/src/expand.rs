@@ -1,0 +1,178 @@
+//! Code generation for `#[derive(FeatureView)]`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use crate::ast::{Scalar, View};
+use crate::check::{check, Checked};
+use crate::ctxt::Ctxt;
+
+/// Expands `#[derive(FeatureView)]` on `input`.
+pub fn derive_feature_view(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let view = View::from_ast(&mut cx, input);
+    let checked = view.as_ref().and_then(|v| check(&mut cx, v));
+    match (cx.check(), view, checked) {
+        (Ok(()), Some(view), Some(checked)) => expand(&view, &checked),
+        (Err(errors), _, _) => fallback(input, errors),
+        // Unreachable in practice: a `None` always comes with an error.
+        (Ok(()), _, _) => fallback(input, TokenStream::new()),
+    }
+}
+
+fn expand(view: &View<'_>, checked: &Checked) -> TokenStream {
+    let ident = view.ident;
+    let Checked {
+        view: name,
+        namespace,
+        version,
+        ttl_seconds,
+        features,
+    } = checked;
+    let key_prefix = format!("{namespace}:v{version}:{name}:");
+    let read_fields = features.iter().map(String::as_str).chain(["_updated_at"]);
+
+    let decode_fields = view.fields.iter().enumerate().map(|(index, field)| {
+        let f = field.ident;
+        let ty = field.ty;
+        match &field.attrs.default {
+            Some(default) => {
+                let scalar = field.kind.map(|k| k.scalar);
+                let default = match scalar {
+                    Some(Scalar::String) => {
+                        quote_spanned!(default.span()=> ::std::string::String::from(#default))
+                    }
+                    // An integer literal is a valid float default: convert it.
+                    Some(s) if s.is_float() => quote_spanned!(default.span()=> (#default) as #ty),
+                    _ => quote!(#default),
+                };
+                quote_spanned! {ty.span()=>
+                    #f: row.get_or_else::<#ty>(#index, || #default)?
+                }
+            }
+            None => quote_spanned! {ty.span()=> #f: row.get::<#ty>(#index)? },
+        }
+    });
+    let encode_fields = view.fields.iter().zip(features).map(|(field, feature)| {
+        let f = field.ident;
+        quote!(out.put(#feature, &self.#f);)
+    });
+
+    let trait_impl = quote! {
+        #[automatically_derived]
+        impl ::fstore::FeatureView for #ident {
+            const VIEW: &'static str = #name;
+            const NAMESPACE: &'static str = #namespace;
+            const VERSION: u32 = #version;
+            const KEY_PREFIX: &'static str = #key_prefix;
+            const TTL: ::core::time::Duration = ::core::time::Duration::from_secs(#ttl_seconds);
+            const FEATURES: &'static [&'static str] = &[#(#features),*];
+            const READ_FIELDS: &'static [&'static str] = &[#(#read_fields),*];
+
+            fn decode(row: &::fstore::__private::Row<'_>) -> ::fstore::Result<Self> {
+                ::core::result::Result::Ok(Self { #(#decode_fields,)* })
+            }
+
+            fn encode(&self, out: &mut ::fstore::__private::RowWriter) {
+                #(#encode_fields)*
+            }
+        }
+    };
+    let methods = inherent_methods(ident);
+    quote! {
+        #trait_impl
+        #methods
+    }
+}
+
+/// The typed async methods; they forward to `fstore::ops`.
+fn inherent_methods(ident: &syn::Ident) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #ident {
+            /// Reads entity `id`: one `HMGET` of exactly this struct's features and `_updated_at`.
+            /// `Ok(None)` when the entity does not exist.
+            pub async fn read(
+                store: &::fstore::Store,
+                id: impl ::fstore::EntityId,
+            ) -> ::fstore::Result<::core::option::Option<Self>> {
+                ::fstore::ops::read::<Self>(store, id).await
+            }
+
+            /// Reads many entities in one pipeline (chunked when large); one result per id, in
+            /// input order.
+            pub async fn read_batch<I>(
+                store: &::fstore::Store,
+                ids: I,
+            ) -> ::fstore::Result<::std::vec::Vec<::core::option::Option<Self>>>
+            where
+                I: ::core::iter::IntoIterator,
+                I::Item: ::fstore::EntityId,
+            {
+                ::fstore::ops::read_batch::<Self, I>(store, ids).await
+            }
+
+            /// Writes this struct's features as entity `id`, with `_updated_at` and the view's
+            /// expiry, atomically.
+            pub async fn write(
+                &self,
+                store: &::fstore::Store,
+                id: impl ::fstore::EntityId,
+            ) -> ::fstore::Result<()> {
+                ::fstore::ops::write::<Self>(store, id, self).await
+            }
+
+            /// Writes `(id, row)` pairs in one pipeline (chunked when large), atomically per
+            /// entity.
+            pub async fn write_batch<I, K, R>(store: &::fstore::Store, rows: I) -> ::fstore::Result<()>
+            where
+                I: ::core::iter::IntoIterator<Item = (K, R)>,
+                K: ::fstore::EntityId,
+                R: ::core::borrow::Borrow<Self>,
+            {
+                ::fstore::ops::write_batch::<Self, I, K, R>(store, rows).await
+            }
+
+            /// The remaining time to live of entity `id`; `None` when it does not exist.
+            pub async fn ttl(
+                store: &::fstore::Store,
+                id: impl ::fstore::EntityId,
+            ) -> ::fstore::Result<::core::option::Option<::core::time::Duration>> {
+                ::fstore::ops::ttl::<Self>(store, id).await
+            }
+        }
+    }
+}
+
+/// On error: the errors, plus a stub impl and the methods, so that the user sees the real errors
+/// and not a cascade of "no function `read`" at every call site.
+fn fallback(input: &DeriveInput, errors: TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    if !input.generics.params.is_empty() {
+        return errors;
+    }
+    let methods = inherent_methods(ident);
+    quote! {
+        #errors
+        #[automatically_derived]
+        impl ::fstore::FeatureView for #ident {
+            const VIEW: &'static str = "";
+            const NAMESPACE: &'static str = "";
+            const VERSION: u32 = 0;
+            const KEY_PREFIX: &'static str = "";
+            const TTL: ::core::time::Duration = ::core::time::Duration::ZERO;
+            const FEATURES: &'static [&'static str] = &[];
+            const READ_FIELDS: &'static [&'static str] = &[];
+
+            fn decode(_: &::fstore::__private::Row<'_>) -> ::fstore::Result<Self> {
+                ::core::unreachable!()
+            }
+
+            fn encode(&self, _: &mut ::fstore::__private::RowWriter) {}
+        }
+        #methods
+    }
+}

@@ -1,0 +1,23 @@
+//! Derive macros of [fstore](https://docs.rs/fstore). Use them through the `fstore` crate, which
+//! documents every attribute: `#[derive(fstore::FeatureView)]`.
+//!
+//! Each entry point forwards to a function on `proc_macro2::TokenStream`, so that the logic can be
+//! unit-tested; the steps live in their own modules: `attr` (attribute parsing), `ast` (the parsed
+//! model), `check` (validation), `expand` (code generation).
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod duration;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Derives `fstore::FeatureView` and the typed `read`, `read_batch`, `write`, `write_batch` and
+/// `ttl` methods. See the `fstore` crate's documentation for the attributes it accepts.
+#[proc_macro_derive(FeatureView, attributes(feature_view, fstore))]
+pub fn derive_feature_view(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive_feature_view(&input).into()
+}

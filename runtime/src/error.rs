@@ -1,0 +1,144 @@
+//! The one error type of fstore.
+
+use std::time::Duration;
+
+/// `Result` with [`Error`] as its error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in fstore.
+///
+/// Messages name what is wrong (the key, the field, the expected type and an escaped excerpt of
+/// what was found) and, where there is one, what to do about it. Match on the variants to react
+/// programmatically: [`Error::is_timeout`] and [`Error::is_connection`] group the transient ones.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An entity id that cannot form a key (for example the empty string).
+    #[error("invalid entity id {id:?} for view `{view}`: {reason}")]
+    InvalidEntityId {
+        /// The view whose key was being built.
+        view: &'static str,
+        /// The offending id, as given.
+        id: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+
+    /// The entity exists but lacks a feature that the struct requires.
+    #[error(
+        "`{key}` has no value for required feature `{field}`; \
+         make the field an `Option` or give it `#[fstore(default = ...)]` if it may be absent"
+    )]
+    MissingField {
+        /// The key of the hash that was read.
+        key: String,
+        /// The feature (hash field) that was absent.
+        field: &'static str,
+    },
+
+    /// A stored value that does not parse as the declared type.
+    #[error("cannot decode feature `{field}` of `{key}` as {expected}: {reason}; found {found}")]
+    Decode {
+        /// The key of the hash that was read.
+        key: String,
+        /// The feature (hash field) whose value is malformed.
+        field: &'static str,
+        /// The expected type, such as `i64 (int)`.
+        expected: &'static str,
+        /// Why it did not parse.
+        reason: String,
+        /// An escaped excerpt of the stored bytes, quoted.
+        found: String,
+    },
+
+    /// The server did not answer within the configured deadline.
+    #[error(
+        "timed out after {after:?} waiting for {op}; the server is slow or unreachable \
+         (raise it with `StoreBuilder::response_timeout` if the work is legitimately large)"
+    )]
+    Timeout {
+        /// What was being waited for, such as `a pipeline of 100 commands`.
+        op: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+
+    /// The connection to the server could not be made or was lost.
+    #[error("connection to {addr} failed: {source}")]
+    Connection {
+        /// The server address, without credentials.
+        addr: String,
+        /// The underlying client error.
+        #[source]
+        source: redis::RedisError,
+    },
+
+    /// The server answered a command with an error.
+    #[error("the server rejected {command} on `{key}`: {message}")]
+    Server {
+        /// The command, such as `HMGET`.
+        command: &'static str,
+        /// The key it was sent for.
+        key: String,
+        /// The server's error text (for example `WRONGTYPE ...`).
+        message: String,
+    },
+
+    /// The server answered with a reply of an unexpected shape.
+    #[error("unexpected reply to {command} on `{key}`: expected {expected}, got {found}")]
+    UnexpectedReply {
+        /// The command, such as `HMGET`.
+        command: &'static str,
+        /// The key it was sent for.
+        key: String,
+        /// The expected reply shape.
+        expected: &'static str,
+        /// A short description of the reply that came back.
+        found: String,
+    },
+
+    /// Invalid configuration, such as an unparsable URL.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// `true` for [`Error::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// `true` for [`Error::Connection`].
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection { .. })
+    }
+}
+
+/// A quoted, escaped excerpt of at most 64 bytes of `bytes`, for error messages.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    const MAX: usize = 64;
+    let shown = &bytes[..bytes.len().min(MAX)];
+    let mut out = String::with_capacity(shown.len() + 16);
+    out.push('"');
+    out.extend(shown.escape_ascii().map(char::from));
+    out.push('"');
+    if bytes.len() > MAX {
+        out.push_str(&format!(" (first {MAX} of {} bytes)", bytes.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpt_escapes_and_truncates() {
+        assert_eq!(excerpt(b"12a"), "\"12a\"");
+        assert_eq!(excerpt(b"a\nb\x00\xff\""), r#""a\nb\x00\xff\"""#);
+        let long = vec![b'x'; 100];
+        let e = excerpt(&long);
+        assert!(e.ends_with("\" (first 64 of 100 bytes)"), "{e}");
+        assert_eq!(e.matches('x').count(), 64);
+    }
+}

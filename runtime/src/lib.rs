@@ -1,0 +1,35 @@
+//! The runtime of [fstore](https://docs.rs/fstore): [`Store`], its backends, plans, the codec and
+//! the error type. Use it through the `fstore` facade crate, which adds `#[derive(FeatureView)]`.
+//!
+//! ```
+//! # async fn demo() -> fstore_runtime::Result<()> {
+//! use fstore_runtime::Store;
+//!
+//! // In-process; `Store::connect("redis://127.0.0.1:6379")` for a Valkey or Redis server.
+//! let store = Store::embedded();
+//! assert_eq!(store.pipeline_chunk_size(), 1000);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod codec;
+mod embedded;
+mod entity;
+mod error;
+pub mod ops;
+pub mod plan;
+mod store;
+mod view;
+
+pub use codec::FeatureValue;
+pub use embedded::Embedded;
+pub use entity::EntityId;
+pub use error::{Error, Result};
+pub use plan::{Command, RowWriter, WriteCommand};
+pub use store::{
+    Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
+};
+pub use view::{FeatureView, Row};
+
+/// The reply value type of the server protocol, as [`Store::execute`] returns it.
+pub use redis::Value;

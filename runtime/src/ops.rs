@@ -1,0 +1,201 @@
+//! Typed operations on any [`FeatureView`]; the derive's inherent methods forward here.
+//!
+//! `UserProfile::read(&store, id)` and `fstore::ops::read::<UserProfile>(&store, id)` are the same
+//! call; the functions are public for code that is generic over views.
+
+use std::borrow::Borrow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::Value;
+
+use crate::plan::Command;
+use crate::view::Row;
+use crate::{EntityId, Error, FeatureView, Result, Store};
+
+/// Reads entity `id`: one `HMGET` of exactly `T`'s features plus `_updated_at`.
+///
+/// # Errors
+/// `Ok(None)` when the entity does not exist. [`Error::MissingField`] when it exists but lacks a
+/// required feature; [`Error::Decode`] for a malformed value; [`Error::InvalidEntityId`] for the
+/// empty id; transport errors from [`Store::execute`].
+pub async fn read<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Option<T>> {
+    let cmd = T::read_command(id)?;
+    let replies = store.execute(std::slice::from_ref(&cmd)).await?;
+    decode_reply::<T>(&cmd, replies.first())
+}
+
+/// Reads many entities in pipelines of [`Store::pipeline_chunk_size`] `HMGET`s; one result per id,
+/// in input order (duplicates allowed). An empty input sends nothing.
+///
+/// # Errors
+/// As [`read`], for the first entity that fails.
+pub async fn read_batch<T, I>(store: &Store, ids: I) -> Result<Vec<Option<T>>>
+where
+    T: FeatureView,
+    I: IntoIterator,
+    I::Item: EntityId,
+{
+    let ids = ids.into_iter();
+    let chunk = store.pipeline_chunk_size();
+    let mut out = Vec::with_capacity(ids.size_hint().0);
+    let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
+    for id in ids {
+        cmds.push(T::read_command(id)?);
+        if cmds.len() == chunk {
+            read_chunk(store, &cmds, &mut out).await?;
+            cmds.clear();
+        }
+    }
+    read_chunk(store, &cmds, &mut out).await?;
+    Ok(out)
+}
+
+async fn read_chunk<T: FeatureView>(
+    store: &Store,
+    cmds: &[Command],
+    out: &mut Vec<Option<T>>,
+) -> Result<()> {
+    if cmds.is_empty() {
+        return Ok(());
+    }
+    let replies = store.execute(cmds).await?;
+    if replies.len() != cmds.len() {
+        return Err(Error::UnexpectedReply {
+            command: "HMGET",
+            key: cmds[0].key().to_owned(),
+            expected: "one reply per command of the pipeline",
+            found: format!("{} replies for {} commands", replies.len(), cmds.len()),
+        });
+    }
+    for (cmd, reply) in cmds.iter().zip(&replies) {
+        out.push(decode_reply::<T>(cmd, Some(reply))?);
+    }
+    Ok(())
+}
+
+/// Decodes the reply to a read command of `T`.
+fn decode_reply<T: FeatureView>(cmd: &Command, reply: Option<&Value>) -> Result<Option<T>> {
+    let key = cmd.key();
+    let values = match reply {
+        Some(Value::Array(values)) => values,
+        Some(Value::ServerError(e)) => return Err(server_error(cmd, e)),
+        other => {
+            return Err(Error::UnexpectedReply {
+                command: "HMGET",
+                key: key.to_owned(),
+                expected: "an array",
+                found: describe(other),
+            })
+        }
+    };
+    let row = Row::new(key, T::READ_FIELDS, values)?;
+    if row.is_absent() {
+        return Ok(None);
+    }
+    T::decode(&row).map(Some)
+}
+
+/// Writes `row` as entity `id`: its features, `_updated_at` and the key's expiry, atomically.
+/// `None` features are removed from the hash.
+///
+/// # Errors
+/// [`Error::InvalidEntityId`] for the empty id; [`Error::Server`] when the server refuses the
+/// write; transport errors from [`Store::execute`]. After a transport error the write may or may
+/// not have been applied, but never partly: it is one atomic unit.
+pub async fn write<T: FeatureView>(store: &Store, id: impl EntityId, row: &T) -> Result<()> {
+    let cmd = row.write_command(id, now_ms())?;
+    let replies = store.execute(std::slice::from_ref(&cmd)).await?;
+    check_write(&cmd, replies.first())
+}
+
+/// Writes many entities, one atomic unit per entity, in pipelines of
+/// [`Store::pipeline_chunk_size`] entities. Every id is checked before anything is sent.
+///
+/// # Errors
+/// As [`write`]. When a later pipeline fails, the earlier ones have been applied; each entity is
+/// either fully written (with its TTL) or not at all.
+pub async fn write_batch<T, I, K, R>(store: &Store, rows: I) -> Result<()>
+where
+    T: FeatureView,
+    I: IntoIterator<Item = (K, R)>,
+    K: EntityId,
+    R: Borrow<T>,
+{
+    let rows = rows
+        .into_iter()
+        .map(|(id, row)| Ok((T::key(id)?, row)))
+        .collect::<Result<Vec<_>>>()?;
+    let updated_at = now_ms();
+    let chunk = store.pipeline_chunk_size();
+    let mut cmds = Vec::with_capacity(chunk.min(rows.len()));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        cmds.clear();
+        cmds.extend(
+            rows.by_ref()
+                .take(chunk)
+                .map(|(key, row)| row.borrow().write_command_for_key(key, updated_at)),
+        );
+        let replies = store.execute(&cmds).await?;
+        for (i, cmd) in cmds.iter().enumerate() {
+            check_write(cmd, replies.get(i))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_write(cmd: &Command, reply: Option<&Value>) -> Result<()> {
+    match reply {
+        Some(Value::Int(_)) => Ok(()),
+        Some(Value::ServerError(e)) => Err(server_error(cmd, e)),
+        other => Err(Error::UnexpectedReply {
+            command: cmd.name(),
+            key: cmd.key().to_owned(),
+            expected: "an integer",
+            found: describe(other),
+        }),
+    }
+}
+
+/// The remaining time to live of entity `id`: `None` when it does not exist (or, written by
+/// another writer, has no expiry).
+///
+/// # Errors
+/// [`Error::InvalidEntityId`] for the empty id; transport errors from [`Store::execute`].
+pub async fn ttl<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Option<Duration>> {
+    let cmd = Command::Pttl { key: T::key(id)? };
+    let replies = store.execute(std::slice::from_ref(&cmd)).await?;
+    match replies.first() {
+        Some(Value::Int(ms)) if *ms >= 0 => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
+        Some(Value::Int(_)) => Ok(None),
+        Some(Value::ServerError(e)) => Err(server_error(&cmd, e)),
+        other => Err(Error::UnexpectedReply {
+            command: "PTTL",
+            key: cmd.key().to_owned(),
+            expected: "an integer",
+            found: describe(other),
+        }),
+    }
+}
+
+fn server_error(cmd: &Command, e: &redis::ServerError) -> Error {
+    Error::Server {
+        command: cmd.name(),
+        key: cmd.key().to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn describe(reply: Option<&Value>) -> String {
+    match reply {
+        None => "no reply".to_owned(),
+        Some(v) => format!("{v:?}").chars().take(80).collect(),
+    }
+}
+
+/// Milliseconds since the unix epoch, for `_updated_at`.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

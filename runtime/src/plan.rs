@@ -1,0 +1,240 @@
+//! Plans: the commands an operation sends, as plain data.
+//!
+//! Generated code never talks to a socket. It builds [`Command`]s (a key and a field list for a
+//! read, a key and encoded values for a write), a backend executes them in one pipeline, and the
+//! replies are decoded by the generated code. Because a plan is data, a test can assert the exact
+//! command a struct emits without a server:
+//!
+//! ```
+//! # use fstore_runtime::Command;
+//! let cmd = Command::hmget("fs:v1:user_profile:user_123".into(), &["age", "_updated_at"]);
+//! assert_eq!(cmd.to_string(), "HMGET fs:v1:user_profile:user_123 age _updated_at");
+//! ```
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// The Lua script behind every write: one atomic unit per entity.
+///
+/// `KEYS[1]` is the key; `ARGV[1]` the expiry in milliseconds; `ARGV[2]` the number `n` of
+/// field/value pairs that follow; then the pairs; then the fields to remove (`None` values).
+/// Setting the fields and the expiry in one script means no key is ever left without its TTL,
+/// even when the connection drops mid-batch, and it works the same on a cluster (one key per call).
+pub const WRITE_SCRIPT: &str = r"local n = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n))
+if #ARGV > 2 + 2 * n then
+  redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+";
+
+/// The SHA-1 of [`WRITE_SCRIPT`], as `EVALSHA` takes it.
+pub fn write_script_sha() -> &'static str {
+    static SHA: OnceLock<String> = OnceLock::new();
+    SHA.get_or_init(|| redis::Script::new(WRITE_SCRIPT).get_hash().to_owned())
+}
+
+/// The metadata field every write sets: unix epoch milliseconds of the write.
+pub const UPDATED_AT: &str = "_updated_at";
+
+/// One command of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `HMGET key field…`: read exactly these fields of one entity.
+    Hmget {
+        /// The hash's key, such as `fs:v1:user_profile:user_123`.
+        key: String,
+        /// The fields, in reply order.
+        fields: &'static [&'static str],
+    },
+    /// Set fields, remove fields and set the expiry of one key, atomically (see [`WRITE_SCRIPT`]).
+    Write(WriteCommand),
+    /// `PTTL key`: the remaining time to live.
+    Pttl {
+        /// The hash's key.
+        key: String,
+    },
+}
+
+impl Command {
+    /// An `HMGET` of `fields` on `key`.
+    pub fn hmget(key: String, fields: &'static [&'static str]) -> Self {
+        Command::Hmget { key, fields }
+    }
+
+    /// The key the command is for.
+    pub fn key(&self) -> &str {
+        match self {
+            Command::Hmget { key, .. } | Command::Pttl { key } => key,
+            Command::Write(w) => &w.key,
+        }
+    }
+
+    /// The command's name as sent, for error messages: `HMGET`, `EVALSHA`, `PTTL`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Hmget { .. } => "HMGET",
+            Command::Write(_) => "EVALSHA",
+            Command::Pttl { .. } => "PTTL",
+        }
+    }
+
+    /// Appends the command to a redis pipeline.
+    pub(crate) fn append_to(&self, pipe: &mut redis::Pipeline) {
+        match self {
+            Command::Hmget { key, fields } => {
+                pipe.cmd("HMGET").arg(key.as_str()).arg(*fields);
+            }
+            Command::Pttl { key } => {
+                pipe.cmd("PTTL").arg(key.as_str());
+            }
+            Command::Write(w) => {
+                let cmd = pipe
+                    .cmd("EVALSHA")
+                    .arg(write_script_sha())
+                    .arg(1)
+                    .arg(w.key.as_str())
+                    .arg(w.ttl_ms)
+                    .arg(w.set.len());
+                for (field, value) in w.set() {
+                    cmd.arg(field).arg(value);
+                }
+                for field in &w.delete {
+                    cmd.arg(*field);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    /// The command as sent, arguments separated by spaces, non-printable bytes escaped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Hmget { key, fields } => {
+                write!(f, "HMGET {key}")?;
+                for field in *fields {
+                    write!(f, " {field}")?;
+                }
+                Ok(())
+            }
+            Command::Pttl { key } => write!(f, "PTTL {key}"),
+            Command::Write(w) => {
+                write!(
+                    f,
+                    "EVALSHA {} 1 {} {} {}",
+                    write_script_sha(),
+                    w.key,
+                    w.ttl_ms,
+                    w.set.len()
+                )?;
+                for (field, value) in w.set() {
+                    write!(f, " {field} {}", value.escape_ascii())?;
+                }
+                for field in &w.delete {
+                    write!(f, " {field}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The data of one entity write: fields to set, fields to remove, the expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteCommand {
+    key: String,
+    ttl_ms: u64,
+    buf: Vec<u8>,
+    set: Vec<(&'static str, Range<usize>)>,
+    delete: Vec<&'static str>,
+}
+
+impl WriteCommand {
+    /// The hash's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The expiry set on the key, in milliseconds.
+    pub fn ttl_ms(&self) -> u64 {
+        self.ttl_ms
+    }
+
+    /// The fields to set with their encoded values, `_updated_at` last.
+    pub fn set(&self) -> impl ExactSizeIterator<Item = (&'static str, &[u8])> + '_ {
+        self.set.iter().map(|(f, r)| (*f, &self.buf[r.clone()]))
+    }
+
+    /// The fields to remove (features whose value is `None`).
+    pub fn delete(&self) -> &[&'static str] {
+        &self.delete
+    }
+}
+
+/// Collects the encoded features of one entity write; used by generated `encode` methods.
+#[derive(Debug, Default)]
+pub struct RowWriter {
+    buf: Vec<u8>,
+    set: Vec<(&'static str, Range<usize>)>,
+    delete: Vec<&'static str>,
+}
+
+impl RowWriter {
+    /// An empty writer with room for `features` features.
+    pub fn with_capacity(features: usize) -> Self {
+        RowWriter {
+            buf: Vec::with_capacity(features * 8),
+            set: Vec::with_capacity(features + 1),
+            delete: Vec::new(),
+        }
+    }
+
+    /// Adds one feature: set when it has a value, removed when it is `None`.
+    pub fn put<T: crate::FeatureValue>(&mut self, field: &'static str, value: &T) {
+        let start = self.buf.len();
+        if value.encode(&mut self.buf) {
+            self.set.push((field, start..self.buf.len()));
+        } else {
+            self.buf.truncate(start);
+            self.delete.push(field);
+        }
+    }
+
+    /// Finishes the write for `key`: appends `_updated_at` and fixes the expiry.
+    pub fn finish(mut self, key: String, ttl_ms: u64, updated_at_ms: u64) -> WriteCommand {
+        self.put(UPDATED_AT, &updated_at_ms);
+        WriteCommand {
+            key,
+            ttl_ms,
+            buf: self.buf,
+            set: self.set,
+            delete: self.delete,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_displays_as_sent() {
+        let mut w = RowWriter::default();
+        w.put("age", &28i64);
+        w.put("country", &None::<String>);
+        w.put("segment", &"a b".to_owned());
+        let cmd = Command::Write(w.finish("fs:v1:u:1".into(), 3_600_000, 42));
+        assert_eq!(
+            cmd.to_string(),
+            format!(
+                "EVALSHA {} 1 fs:v1:u:1 3600000 3 age 28 segment a b _updated_at 42 country",
+                write_script_sha()
+            )
+        );
+        assert_eq!(write_script_sha().len(), 40);
+    }
+}
