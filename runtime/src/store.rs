@@ -309,6 +309,16 @@ impl StoreBuilder {
                 after: self.connect_timeout,
             })?
             .map_err(|e| connection_error(&addr, e))?;
+        // Load the write script up front, so that the first writes need no second round trip.
+        // A user without permission for SCRIPT (a read-only ACL user) can still read; writes
+        // then report the server's refusal themselves.
+        let load = redis::cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT).clone();
+        let mut loader = conn.clone();
+        let _ = timeout_at(
+            Instant::now() + self.response_timeout,
+            loader.send_packed_command(&load),
+        )
+        .await;
         Ok(Store {
             inner: Arc::new(Inner {
                 backend: Backend::Server { conn, addr },

@@ -1,0 +1,196 @@
+#![allow(dead_code)]
+//! The behaviour-suite harness: the same test body runs against a throwaway `valkey-server` and
+//! against the embedded backend, so that the embedded backend cannot drift from the server.
+//!
+//! `both!(name, body)` defines `name::valkey` and `name::embedded`, each calling `body(harness)`.
+
+use std::time::Duration;
+
+use fstore::{FeatureView, Store};
+use redis::AsyncCommands;
+
+use crate::support::TestServer;
+
+/// A store under test plus raw access to its data, as another writer would have.
+pub struct Harness {
+    pub store: Store,
+    server: Option<TestServer>,
+    raw: Option<redis::aio::MultiplexedConnection>,
+}
+
+impl Harness {
+    /// A fresh `valkey-server` and a store connected to it (generous timeout: tests share 2 cores).
+    pub async fn valkey() -> Harness {
+        Harness::valkey_with(|b| b).await
+    }
+
+    /// As [`valkey`](Self::valkey), with builder settings.
+    pub async fn valkey_with(
+        configure: impl FnOnce(fstore::StoreBuilder) -> fstore::StoreBuilder,
+    ) -> Harness {
+        let server = TestServer::start();
+        let builder = Store::builder(&server.url()).response_timeout(Duration::from_secs(5));
+        let store = configure(builder).build().await.unwrap();
+        let raw = server
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        Harness {
+            store,
+            server: Some(server),
+            raw: Some(raw),
+        }
+    }
+
+    /// The embedded backend.
+    pub fn embedded() -> Harness {
+        Harness {
+            store: Store::embedded(),
+            server: None,
+            raw: None,
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.server.is_none()
+    }
+
+    /// `HSET key f v …` as another writer (a Python job) would do it: no TTL, no `_updated_at`.
+    pub async fn hset(&self, key: &str, fields: &[(&str, &[u8])]) {
+        match &self.raw {
+            Some(conn) => {
+                let _: () = conn.clone().hset_multiple(key, fields).await.unwrap();
+            }
+            None => self.store.as_embedded().unwrap().hset(key, fields),
+        }
+    }
+
+    /// The raw hash of `key`, sorted by field.
+    pub async fn hgetall(&self, key: &str) -> Vec<(String, Vec<u8>)> {
+        match &self.raw {
+            Some(conn) => {
+                let mut all: Vec<(String, Vec<u8>)> = conn.clone().hgetall(key).await.unwrap();
+                all.sort();
+                all
+            }
+            None => self.store.as_embedded().unwrap().hgetall(key),
+        }
+    }
+
+    /// `PTTL key` in milliseconds: -2 when absent, -1 without expiry.
+    pub async fn pttl(&self, key: &str) -> i64 {
+        match &self.raw {
+            Some(conn) => conn.clone().pttl(key).await.unwrap(),
+            None => match self.store.as_embedded().unwrap().pttl(key) {
+                None => -2,
+                Some(None) => -1,
+                Some(Some(d)) => d.as_millis() as i64,
+            },
+        }
+    }
+
+    /// Every live key, sorted.
+    pub async fn keys(&self) -> Vec<String> {
+        match &self.raw {
+            Some(conn) => {
+                let mut keys: Vec<String> = conn.clone().keys("*").await.unwrap();
+                keys.sort();
+                keys
+            }
+            None => self.store.as_embedded().unwrap().keys(),
+        }
+    }
+
+    /// `SET key value`: a key of the wrong type for a hash read.
+    pub async fn set_string(&self, key: &str, value: &str) {
+        match &self.raw {
+            Some(conn) => {
+                let _: () = conn.clone().set(key, value).await.unwrap();
+            }
+            None => panic!("the embedded backend stores hashes only"),
+        }
+    }
+
+    /// Asserts that every key has an expiry of at most `ttl`.
+    pub async fn assert_every_key_expires(&self, ttl: Duration) {
+        let keys = self.keys().await;
+        assert!(!keys.is_empty(), "no keys were written");
+        for key in keys {
+            let pttl = self.pttl(&key).await;
+            assert!(
+                pttl > 0 && pttl <= ttl.as_millis() as i64,
+                "`{key}` has PTTL {pttl}, expected an expiry within {ttl:?}"
+            );
+        }
+    }
+
+    /// The server, for fault tests.
+    pub fn server(&mut self) -> &mut TestServer {
+        self.server.as_mut().expect("a valkey harness")
+    }
+}
+
+/// Defines `$name::valkey` and `$name::embedded` running `$body(harness).await`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn valkey() {
+                super::$body($crate::behaviour::Harness::valkey().await).await;
+            }
+
+            #[tokio::test]
+            async fn embedded() {
+                super::$body($crate::behaviour::Harness::embedded()).await;
+            }
+        }
+    };
+}
+
+/// The example view of the issue, with every kind of field.
+#[derive(fstore::FeatureView, Debug, Clone, PartialEq)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+pub struct UserProfile {
+    pub age: i64,
+    pub lifetime_value: f64,
+    pub segment: String,
+    #[fstore(default = false)]
+    pub is_premium: bool,
+    pub country: Option<String>,
+    #[fstore(rename = "days_since_signup")]
+    pub tenure_days: i64,
+}
+
+impl UserProfile {
+    pub fn sample(i: i64) -> UserProfile {
+        UserProfile {
+            age: 20 + i % 50,
+            lifetime_value: 100.25 * i as f64,
+            segment: ["basic", "premium", "vip"][(i % 3) as usize].to_owned(),
+            is_premium: i % 2 == 0,
+            country: (i % 4 != 0).then(|| "DE".to_owned()),
+            tenure_days: i * 7,
+        }
+    }
+}
+
+/// A projection of `user_profile`: two of its features.
+#[derive(fstore::FeatureView, Debug, Clone, PartialEq)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+pub struct AgeAndValue {
+    pub age: i64,
+    pub lifetime_value: f64,
+}
+
+pub fn key_of<T: FeatureView>(id: &str) -> String {
+    T::key(id).unwrap()
+}
+
+impl Harness {
+    /// The server's URL (valkey harness only).
+    pub fn store_url(&self) -> String {
+        self.server.as_ref().expect("a valkey harness").url()
+    }
+}

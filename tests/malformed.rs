@@ -1,0 +1,195 @@
+//! Malformed stored values and bad ids are typed errors that name what is wrong.
+
+mod behaviour;
+mod support;
+
+use behaviour::{Harness, UserProfile};
+use fstore::Error;
+
+#[derive(fstore::FeatureView, Debug, PartialEq)]
+#[feature_view(name = "item", ttl = "7d")]
+struct Item {
+    price: f32,
+    stock: u32,
+    title: String,
+    embedding: Vec<f32>,
+}
+
+async fn seed_profile(h: &Harness, id: &str, field: &str, value: &[u8]) {
+    let mut fields: Vec<(&str, &[u8])> = vec![
+        ("age", b"28"),
+        ("lifetime_value", b"1.5"),
+        ("segment", b"basic"),
+        ("days_since_signup", b"3"),
+    ];
+    fields.retain(|(f, _)| *f != field);
+    fields.push((field, value));
+    h.hset(&format!("fs:v1:user_profile:{id}"), &fields).await;
+}
+
+async fn malformed_int_names_everything(h: Harness) {
+    seed_profile(&h, "bad_age", "age", b"twenty\x00eight").await;
+    let err = UserProfile::read(&h.store, "bad_age").await.unwrap_err();
+    match &err {
+        Error::Decode {
+            key,
+            field,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(key, "fs:v1:user_profile:bad_age");
+            assert_eq!(*field, "age");
+            assert_eq!(*expected, "i64 (int)");
+            assert_eq!(found, r#""twenty\x00eight""#);
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "cannot decode feature `age` of `fs:v1:user_profile:bad_age` as i64 (int): \
+         not a decimal integer; found \"twenty\\x00eight\""
+    );
+    // The same error through a batch.
+    let err = UserProfile::read_batch(&h.store, ["bad_age"])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { field: "age", .. }), "{err:?}");
+}
+both!(malformed_int, malformed_int_names_everything);
+
+async fn malformed_values_of_each_type(h: Harness) {
+    let cases: [(&str, &[u8], &str, &str); 4] = [
+        ("price", b"12,50", "f32 (float)", "not a number"),
+        ("stock", b"-3", "u32 (int)", "not a decimal integer"),
+        (
+            "title",
+            b"caf\xe9",
+            "String (string)",
+            "not valid UTF-8 (at byte 3)",
+        ),
+        (
+            "embedding",
+            b"\x00\x00\x80",
+            "Vec<f32> (float_list)",
+            "3 bytes is not a whole number",
+        ),
+    ];
+    for (i, (bad_field, bad_value, want_expected, want_reason)) in cases.iter().enumerate() {
+        let mut fields: Vec<(&str, &[u8])> = vec![
+            ("price", b"9.99"),
+            ("stock", b"3"),
+            ("title", b"mug"),
+            ("embedding", b""),
+        ];
+        fields.retain(|(f, _)| f != bad_field);
+        fields.push((bad_field, bad_value));
+        h.hset(&format!("fs:v1:item:{i}"), &fields).await;
+        match Item::read(&h.store, i as u32).await.unwrap_err() {
+            Error::Decode {
+                field,
+                expected,
+                reason,
+                ..
+            } => {
+                assert_eq!(field, *bad_field);
+                assert_eq!(expected, *want_expected);
+                assert!(reason.starts_with(want_reason), "{reason}");
+            }
+            other => panic!("{bad_field}: expected a decode error, got {other:?}"),
+        }
+    }
+}
+both!(each_type, malformed_values_of_each_type);
+
+async fn long_values_are_excerpted(h: Harness) {
+    let long = vec![b'9'; 300];
+    seed_profile(&h, "long", "age", &long).await;
+    let err = UserProfile::read(&h.store, "long").await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("out of range for i64"), "{msg}");
+    assert!(msg.ends_with("(first 64 of 300 bytes)"), "{msg}");
+    assert!(msg.len() < 300, "{msg}");
+}
+both!(long_values, long_values_are_excerpted);
+
+async fn missing_required_field(h: Harness) {
+    h.hset(
+        "fs:v1:user_profile:no_segment",
+        &[
+            ("age", b"1"),
+            ("lifetime_value", b"2"),
+            ("days_since_signup", b"3"),
+        ],
+    )
+    .await;
+    let err = UserProfile::read(&h.store, "no_segment").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingField { key, field: "segment" } if key == "fs:v1:user_profile:no_segment"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("make the field an `Option`"),
+        "{err}"
+    );
+}
+both!(missing_field, missing_required_field);
+
+async fn empty_ids_are_rejected(h: Harness) {
+    let check = |err: Error| {
+        assert!(
+            matches!(
+                err,
+                Error::InvalidEntityId {
+                    view: "user_profile",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    };
+    check(UserProfile::read(&h.store, "").await.unwrap_err());
+    check(
+        UserProfile::sample(1)
+            .write(&h.store, "")
+            .await
+            .unwrap_err(),
+    );
+    check(UserProfile::ttl(&h.store, String::new()).await.unwrap_err());
+    check(UserProfile::read_batch(&h.store, [""]).await.unwrap_err());
+    assert!(h.keys().await.is_empty());
+}
+both!(empty_ids, empty_ids_are_rejected);
+
+#[tokio::test]
+async fn wrong_key_type_is_a_server_error() {
+    let h = Harness::valkey().await;
+    h.set_string("fs:v1:user_profile:str", "not a hash").await;
+    let err = UserProfile::read(&h.store, "str").await.unwrap_err();
+    match &err {
+        Error::Server {
+            command,
+            key,
+            message,
+        } => {
+            assert_eq!(*command, "HMGET");
+            assert_eq!(key, "fs:v1:user_profile:str");
+            assert!(message.contains("WRONGTYPE"), "{message}");
+        }
+        other => panic!("expected a server error, got {other:?}"),
+    }
+    let err = UserProfile::sample(1)
+        .write(&h.store, "str")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Server {
+                command: "EVALSHA",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,98 @@
+//! Without a server: the exact commands a struct emits.
+
+use fstore::{Command, FeatureView};
+
+#[derive(fstore::FeatureView, Debug, Clone, PartialEq)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+struct UserProfile {
+    age: i64,
+    lifetime_value: f64,
+    segment: String,
+    #[fstore(default = false)]
+    is_premium: bool,
+    country: Option<String>,
+    #[fstore(rename = "days_since_signup")]
+    tenure_days: i64,
+}
+
+#[derive(fstore::FeatureView)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+struct AgeAndValue {
+    age: i64,
+    lifetime_value: f64,
+}
+
+#[test]
+fn read_is_one_hmget_of_exactly_the_fields() {
+    let cmd = UserProfile::read_command("user_123").unwrap();
+    assert_eq!(
+        cmd.to_string(),
+        "HMGET fs:v1:user_profile:user_123 age lifetime_value segment is_premium country \
+         days_since_signup _updated_at"
+    );
+}
+
+#[test]
+fn projection_reads_only_its_fields() {
+    let cmd = AgeAndValue::read_command(42u64).unwrap();
+    assert_eq!(
+        cmd,
+        Command::hmget(
+            "fs:v1:user_profile:42".to_owned(),
+            &["age", "lifetime_value", "_updated_at"]
+        )
+    );
+}
+
+#[test]
+fn write_is_one_script_call_with_fields_stamp_and_ttl() {
+    let row = UserProfile {
+        age: 28,
+        lifetime_value: 1250.5,
+        segment: "premium".into(),
+        is_premium: true,
+        country: None,
+        tenure_days: 400,
+    };
+    let cmd = row.write_command("user_123", 1_764_000_000_000).unwrap();
+    assert_eq!(
+        cmd.to_string(),
+        format!(
+            "EVALSHA {} 1 fs:v1:user_profile:user_123 3600000 6 age 28 lifetime_value 1250.5 \
+             segment premium is_premium true days_since_signup 400 _updated_at 1764000000000 country",
+            fstore::plan::write_script_sha()
+        )
+    );
+    let Command::Write(w) = &cmd else {
+        panic!("{cmd:?}")
+    };
+    assert_eq!(w.delete(), ["country"]);
+    assert_eq!(w.ttl_ms(), 3_600_000);
+}
+
+#[test]
+fn layout_constants() {
+    assert_eq!(UserProfile::VIEW, "user_profile");
+    assert_eq!(UserProfile::KEY_PREFIX, "fs:v1:user_profile:");
+    assert_eq!(
+        UserProfile::FEATURES,
+        [
+            "age",
+            "lifetime_value",
+            "segment",
+            "is_premium",
+            "country",
+            "days_since_signup"
+        ]
+    );
+    assert_eq!(UserProfile::TTL, std::time::Duration::from_secs(3600));
+}
+
+#[test]
+fn empty_id_is_an_error_before_any_io() {
+    let err = UserProfile::read_command("").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid entity id \"\" for view `user_profile`: the empty string is not an entity id"
+    );
+}
