@@ -67,6 +67,8 @@ impl<'a> View<'a> {
                 "`FeatureView` cannot be derived for a generic struct; \
                  a feature view has one fixed set of typed fields",
             );
+            // Its fields' types (`T`) would each be one more error about the same mistake.
+            return None;
         }
         let fields = match &input.data {
             Data::Struct(s) => match &s.fields {

@@ -17,6 +17,8 @@ pub struct ViewAttrs {
     pub ttl: Option<Lit>,
     pub version: Option<LitInt>,
     pub namespace: Option<LitStr>,
+    /// A key was unknown or did not parse: a missing key may be that one, misspelt.
+    pub incomplete: bool,
 }
 
 /// `#[fstore(default = ..., rename = "...")]`.
@@ -81,11 +83,13 @@ pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
                 let v: LitStr = meta.value()?.parse()?;
                 set_once(cx, &meta, A, &mut out.namespace, v);
             } else {
+                out.incomplete = true;
                 unknown_key(cx, &meta, A, VIEW_KEYS)?;
             }
             Ok(())
         });
         if let Err(e) = result {
+            out.incomplete = true;
             cx.push(e);
         }
     }
@@ -95,6 +99,13 @@ pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
 /// Reads every `#[fstore(...)]` of a field.
 pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     let mut out = FieldAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("feature")) {
+        cx.error_spanned_by(
+            attr.path(),
+            "`#[feature(...)]` is Rust's built-in attribute, not fstore's; \
+             write field options as `#[fstore(...)]`, e.g. `#[fstore(default = false)]`",
+        );
+    }
     for attr in attrs.iter().filter(|a| a.path().is_ident("fstore")) {
         let result = attr.parse_nested_meta(|meta| {
             const A: &str = "fstore";

@@ -52,6 +52,8 @@ pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
     };
     let ttl_seconds = match &view.attrs.ttl {
         Some(lit) => ttl_seconds(cx, lit),
+        // The error already reported on `#[feature_view]` (`tll = "1h"`) is the one to fix.
+        None if view.attrs.incomplete => None,
         None => {
             cx.error_spanned_by(
                 view.ident,
@@ -117,7 +119,7 @@ fn ttl_seconds(cx: &mut Ctxt, lit: &Lit) -> Option<u64> {
 fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
     let Some(kind) = field.kind else {
         let ty = field.ty;
-        let shown = quote::quote!(#ty).to_string().replace(' ', "");
+        let shown = type_text(ty);
         cx.error_spanned_by(
             field.ty,
             format!("unsupported feature type `{shown}`: expected {SUPPORTED}"),
@@ -141,6 +143,7 @@ fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
     let ok = match (kind.scalar, literal(default)) {
         (Scalar::Bool, Some((Lit::Bool(_), false))) => true,
         (Scalar::String, Some((Lit::Str(_), false))) => true,
+        (Scalar::U32 | Scalar::U64, Some((Lit::Int(_), negative))) => !negative,
         (s, Some((Lit::Int(_), _))) if s.is_int() || s.is_float() => true,
         (s, Some((Lit::Float(_), _))) if s.is_float() => true,
         _ => false,
@@ -156,6 +159,7 @@ fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
                 );
                 return;
             }
+            Scalar::U32 | Scalar::U64 => "a non-negative integer literal",
             s if s.is_int() => "an integer literal",
             _ => "a number literal",
         };
@@ -182,6 +186,26 @@ fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
         Expr::Paren(p) => literal(&p.expr),
         _ => None,
     }
+}
+
+/// `ty` as written, without the spaces `TokenStream::to_string` puts around punctuation.
+fn type_text(ty: &syn::Type) -> String {
+    let raw = quote::quote!(#ty).to_string();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let prev = out.chars().last();
+        let next = chars.peek().copied();
+        let glue = |p: Option<char>| matches!(p, Some('<' | '>' | ':' | '&' | '(' | '[' | ','));
+        if c == ' ' && (glue(next) || matches!(prev, Some('<' | ':' | '&' | '(' | '['))) {
+            // `, ` stays; every other space next to punctuation goes.
+            if next == Some(',') || prev != Some(',') {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A view name or namespace: one `:`-free part of the key.
@@ -238,7 +262,19 @@ fn snake_case(ident: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{feature_name, key_part, snake_case};
+    use super::{feature_name, key_part, snake_case, type_text};
+
+    #[test]
+    fn types_are_shown_as_written() {
+        let show = |s: &str| type_text(&syn::parse_str(s).unwrap());
+        assert_eq!(show("HashMap<String, i64>"), "HashMap<String, i64>");
+        assert_eq!(show("&'static str"), "&'static str");
+        assert_eq!(show("Option<Vec<i64>>"), "Option<Vec<i64>>");
+        assert_eq!(
+            show("std::collections::HashSet<u8>"),
+            "std::collections::HashSet<u8>"
+        );
+    }
 
     #[test]
     fn snake_case_of_struct_names() {

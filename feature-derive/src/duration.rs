@@ -9,6 +9,9 @@ pub fn parse_seconds(text: &str) -> Result<u64, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
+    if unit.starts_with(char::is_whitespace) {
+        return Err(format!("invalid duration {text:?}: write the unit right after the number, without a space; {HELP}"));
+    }
     if digits.is_empty() {
         return Err(format!("invalid duration {text:?}: {HELP}"));
     }

@@ -41,9 +41,9 @@ fn expand(view: &View<'_>, checked: &Checked) -> TokenStream {
             Some(default) => {
                 let scalar = field.kind.map(|k| k.scalar);
                 let default = match scalar {
-                    Some(Scalar::String) => {
-                        quote_spanned!(default.span()=> ::std::string::String::from(#default))
-                    }
+                    Some(Scalar::String) => quote_spanned! {default.span()=>
+                        ::std::string::ToString::to_string(#default)
+                    },
                     // An integer literal is a valid float default: convert it.
                     Some(s) if s.is_float() => quote_spanned!(default.span()=> (#default) as #ty),
                     _ => quote!(#default),

@@ -215,7 +215,7 @@ impl Store {
             }
             other => other,
         };
-        result.map_err(|e| connection_error(addr, e))
+        result.map_err(|e| connection_error(addr, e, after))
     }
 }
 
@@ -224,11 +224,11 @@ fn is_reconnectable(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
 }
 
-fn connection_error(addr: &str, e: RedisError) -> Error {
+fn connection_error(addr: &str, e: RedisError, after: Duration) -> Error {
     if e.is_timeout() {
         return Error::Timeout {
             op: format!("a reply from {addr}"),
-            after: Duration::ZERO,
+            after,
         };
     }
     Error::Connection {
@@ -308,7 +308,7 @@ impl StoreBuilder {
                 op: format!("a connection to {addr}"),
                 after: self.connect_timeout,
             })?
-            .map_err(|e| connection_error(&addr, e))?;
+            .map_err(|e| connection_error(&addr, e, self.connect_timeout))?;
         // Load the write script up front, so that the first writes need no second round trip.
         // A user without permission for SCRIPT (a read-only ACL user) can still read; writes
         // then report the server's refusal themselves.

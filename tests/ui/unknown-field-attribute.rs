@@ -1,0 +1,9 @@
+#[derive(fstore::FeatureView)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+struct UserProfile {
+    age: i64,
+    #[fstore(defualt = 1)]
+    orders: i64,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(fstore::FeatureView)]
+#[feature_view(name = "user_profile", ttl = "1h")]
+struct UserProfile {
+    age: i64,
+    recent_order_ids: Option<Vec<i64>>,
+}
+
+fn main() {}

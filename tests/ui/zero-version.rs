@@ -1,0 +1,7 @@
+#[derive(fstore::FeatureView)]
+#[feature_view(name = "user_profile", ttl = "1h", version = 0)]
+struct UserProfile {
+    age: i64,
+}
+
+fn main() {}
