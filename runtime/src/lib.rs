@@ -31,5 +31,6 @@ pub use store::{
 };
 pub use view::{FeatureView, Row};
 
-/// The reply value type of the server protocol, as [`Store::execute`] returns it.
-pub use redis::Value;
+/// One reply of the server protocol, as [`Store::execute`] returns it (the `redis` crate's
+/// `Value`).
+pub use redis::Value as Reply;

@@ -133,7 +133,7 @@ impl Store {
     /// Executes `commands` in one pipeline (one round trip) and returns one reply per command.
     ///
     /// Generated code calls this with the plans it builds; callers with plans of their own may
-    /// too. Replies that are server errors are returned as [`Value::ServerError`]; transport
+    /// too. Replies that are server errors are returned as [`Reply::ServerError`](crate::Reply::ServerError); transport
     /// failures are errors. Each command is atomic on its own; the pipeline as a whole is not.
     ///
     /// # Errors
