@@ -1,26 +1,10 @@
 //! Without a server: the exact commands a struct emits.
 
+mod behaviour;
+mod support;
+
+use behaviour::{AgeAndValue, UserProfile};
 use fstore::{Command, FeatureView};
-
-#[derive(fstore::FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "user_profile", ttl = "1h")]
-struct UserProfile {
-    age: i64,
-    lifetime_value: f64,
-    segment: String,
-    #[fstore(default = false)]
-    is_premium: bool,
-    country: Option<String>,
-    #[fstore(rename = "days_since_signup")]
-    tenure_days: i64,
-}
-
-#[derive(fstore::FeatureView)]
-#[feature_view(name = "user_profile", ttl = "1h")]
-struct AgeAndValue {
-    age: i64,
-    lifetime_value: f64,
-}
 
 #[test]
 fn read_is_one_hmget_of_exactly_the_fields() {
@@ -47,19 +31,15 @@ fn projection_reads_only_its_fields() {
 #[test]
 fn write_is_one_script_call_with_fields_stamp_and_ttl() {
     let row = UserProfile {
-        age: 28,
-        lifetime_value: 1250.5,
-        segment: "premium".into(),
-        is_premium: true,
         country: None,
-        tenure_days: 400,
+        ..UserProfile::sample(8)
     };
     let cmd = row.write_command("user_123", 1_764_000_000_000).unwrap();
     assert_eq!(
         cmd.to_string(),
         format!(
-            "EVALSHA {} 1 fs:v1:user_profile:user_123 3600000 6 age 28 lifetime_value 1250.5 \
-             segment premium is_premium true days_since_signup 400 _updated_at 1764000000000 country",
+            "EVALSHA {} 1 fs:v1:user_profile:user_123 3600000 6 age 28 lifetime_value 802.0 \
+             segment vip is_premium true days_since_signup 56 _updated_at 1764000000000 country",
             fstore::plan::write_script_sha()
         )
     );

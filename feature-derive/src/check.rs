@@ -20,26 +20,10 @@ pub struct Checked {
 
 /// Checks `view`; errors go to `cx`. `None` when something is wrong.
 pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
-    let name = match &view.attrs.name {
-        Some(lit) => {
-            let value = lit.value();
-            if let Err(why) = key_part(&value) {
-                cx.error_spanned_by(lit, format!("invalid view name {value:?}: {why}"));
-            }
-            value
-        }
-        None => snake_case(&view.ident.to_string()),
-    };
-    let namespace = match &view.attrs.namespace {
-        Some(lit) => {
-            let value = lit.value();
-            if let Err(why) = key_part(&value) {
-                cx.error_spanned_by(lit, format!("invalid namespace {value:?}: {why}"));
-            }
-            value
-        }
-        None => "fs".to_owned(),
-    };
+    let name = key_part_attr(cx, view.attrs.name.as_ref(), "view name")
+        .unwrap_or_else(|| snake_case(&view.ident.to_string()));
+    let namespace = key_part_attr(cx, view.attrs.namespace.as_ref(), "namespace")
+        .unwrap_or_else(|| "fs".to_owned());
     let version = match &view.attrs.version {
         Some(lit) => match lit.base10_parse::<u32>() {
             Ok(v) if v >= 1 => v,
@@ -97,6 +81,15 @@ pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
         ttl_seconds: ttl_seconds?,
         features,
     })
+}
+
+/// The value of a name attribute that becomes part of every key, checked.
+fn key_part_attr(cx: &mut Ctxt, lit: Option<&syn::LitStr>, what: &str) -> Option<String> {
+    let value = lit?.value();
+    if let Err(why) = key_part(&value) {
+        cx.error_spanned_by(lit, format!("invalid {what} {value:?}: {why}"));
+    }
+    Some(value)
 }
 
 fn ttl_seconds(cx: &mut Ctxt, lit: &Lit) -> Option<u64> {
