@@ -53,7 +53,7 @@ async fn projection_of_an_entity_with_only_other_features(h: Harness) {
     .unwrap();
     let err = UserProfile::read(&h.store, "partial").await.unwrap_err();
     assert!(
-        matches!(&err, fstore::Error::MissingField { key, field: "segment" } if key == "fs:v1:user_profile:partial"),
+        matches!(&err, fstore::Error::MissingField { key, field } if key == "fs:v1:user_profile:partial" && field == "segment"),
         "{err:?}"
     );
 }

@@ -6,7 +6,7 @@ use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
 use crate::ast::{Field, Scalar, View, SUPPORTED};
 use crate::ctxt::Ctxt;
-use crate::duration::parse_seconds;
+use fstore_registry::parse_seconds;
 
 /// A view that passed every check: what the expansion needs.
 pub struct Checked {

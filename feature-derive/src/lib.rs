@@ -9,7 +9,7 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
-mod duration;
+
 mod expand;
 
 use proc_macro::TokenStream;

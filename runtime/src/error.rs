@@ -33,7 +33,7 @@ pub enum Error {
         /// The key of the hash that was read.
         key: String,
         /// The feature (hash field) that was absent.
-        field: &'static str,
+        field: String,
     },
 
     /// A stored value that does not parse as the declared type.
@@ -42,7 +42,7 @@ pub enum Error {
         /// The key of the hash that was read.
         key: String,
         /// The feature (hash field) whose value is malformed.
-        field: &'static str,
+        field: String,
         /// The expected type, such as `i64 (int)`.
         expected: &'static str,
         /// Why it did not parse.
@@ -95,6 +95,17 @@ pub enum Error {
         expected: &'static str,
         /// A short description of the reply that came back.
         found: String,
+    },
+
+    /// A view or feature name that the registry does not know (dynamic API).
+    #[error("unknown {what} `{name}`; {help}")]
+    UnknownName {
+        /// What kind of name: `view`, `feature`, `feature reference`.
+        what: &'static str,
+        /// The name as given.
+        name: String,
+        /// A did-you-mean or the list of valid names.
+        help: String,
     },
 
     /// Invalid configuration, such as an unparsable URL.

@@ -25,7 +25,7 @@ pub use codec::FeatureValue;
 pub use embedded::Embedded;
 pub use entity::EntityId;
 pub use error::{Error, Result};
-pub use plan::{Command, RowWriter, WriteCommand};
+pub use plan::{Command, Fields, RowWriter, WriteCommand};
 pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
 };

@@ -48,7 +48,7 @@ pub enum Command {
         /// The hash's key, such as `fs:v1:user_profile:user_123`.
         key: String,
         /// The fields, in reply order.
-        fields: &'static [&'static str],
+        fields: Fields,
     },
     /// Set fields, remove fields and set the expiry of one key, atomically (see [`WRITE_SCRIPT`]).
     Write(WriteCommand),
@@ -62,7 +62,18 @@ pub enum Command {
 impl Command {
     /// An `HMGET` of `fields` on `key`.
     pub fn hmget(key: String, fields: &'static [&'static str]) -> Self {
-        Command::Hmget { key, fields }
+        Command::Hmget {
+            key,
+            fields: Fields::Static(fields),
+        }
+    }
+
+    /// An `HMGET` of field names known only at run time (the dynamic, registry-driven API).
+    pub fn hmget_owned(key: String, fields: Vec<String>) -> Self {
+        Command::Hmget {
+            key,
+            fields: Fields::Owned(fields),
+        }
     }
 
     /// The key the command is for.
@@ -86,7 +97,10 @@ impl Command {
     pub(crate) fn append_to(&self, pipe: &mut redis::Pipeline) {
         match self {
             Command::Hmget { key, fields } => {
-                pipe.cmd("HMGET").arg(key.as_str()).arg(*fields);
+                let cmd = pipe.cmd("HMGET").arg(key.as_str());
+                for field in fields.iter() {
+                    cmd.arg(field);
+                }
             }
             Command::Pttl { key } => {
                 pipe.cmd("PTTL").arg(key.as_str());
@@ -116,7 +130,7 @@ impl fmt::Display for Command {
         match self {
             Command::Hmget { key, fields } => {
                 write!(f, "HMGET {key}")?;
-                for field in *fields {
+                for field in fields.iter() {
                     write!(f, " {field}")?;
                 }
                 Ok(())
@@ -142,6 +156,67 @@ impl fmt::Display for Command {
         }
     }
 }
+
+/// The field list of an `HMGET`: fixed at compile time (derived views) or built at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fields {
+    /// A derived view's [`READ_FIELDS`](crate::FeatureView::READ_FIELDS).
+    Static(&'static [&'static str]),
+    /// Names chosen at run time.
+    Owned(Vec<String>),
+}
+
+impl Fields {
+    /// The field names, in order.
+    pub fn iter(&self) -> FieldsIter<'_> {
+        match self {
+            Fields::Static(f) => FieldsIter::Static(f.iter()),
+            Fields::Owned(f) => FieldsIter::Owned(f.iter()),
+        }
+    }
+
+    /// How many fields.
+    pub fn len(&self) -> usize {
+        match self {
+            Fields::Static(f) => f.len(),
+            Fields::Owned(f) => f.len(),
+        }
+    }
+
+    /// `true` when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The iterator of [`Fields::iter`].
+#[derive(Debug, Clone)]
+pub enum FieldsIter<'a> {
+    #[doc(hidden)]
+    Static(std::slice::Iter<'a, &'static str>),
+    #[doc(hidden)]
+    Owned(std::slice::Iter<'a, String>),
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            FieldsIter::Static(it) => it.next().copied(),
+            FieldsIter::Owned(it) => it.next().map(String::as_str),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            FieldsIter::Static(it) => it.size_hint(),
+            FieldsIter::Owned(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}
 
 /// The data of one entity write: fields to set, fields to remove, the expiry.
 #[derive(Debug, Clone, PartialEq, Eq)]

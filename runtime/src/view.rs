@@ -88,7 +88,7 @@ pub trait FeatureView: Sized {
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
     key: &'a str,
-    fields: &'static [&'static str],
+    fields: &'a [&'a str],
     values: &'a [Value],
 }
 
@@ -97,7 +97,7 @@ impl<'a> Row<'a> {
     ///
     /// # Errors
     /// [`Error::UnexpectedReply`] when the number of values is not the number of fields.
-    pub fn new(key: &'a str, fields: &'static [&'static str], values: &'a [Value]) -> Result<Self> {
+    pub fn new(key: &'a str, fields: &'a [&'a str], values: &'a [Value]) -> Result<Self> {
         if values.len() != fields.len() {
             return Err(Error::UnexpectedReply {
                 command: "HMGET",
@@ -151,7 +151,7 @@ impl<'a> Row<'a> {
             Some(raw) => self.decode(index, raw),
             None => T::absent().ok_or_else(|| Error::MissingField {
                 key: self.key.to_owned(),
-                field: self.field(index),
+                field: self.field(index).to_owned(),
             }),
         }
     }
@@ -178,14 +178,14 @@ impl<'a> Row<'a> {
         u64::decode(raw).ok()
     }
 
-    fn field(&self, index: usize) -> &'static str {
+    fn field(&self, index: usize) -> &'a str {
         self.fields.get(index).copied().unwrap_or("?")
     }
 
     fn decode<T: FeatureValue>(&self, index: usize, raw: &[u8]) -> Result<T> {
         T::decode(raw).map_err(|reason| Error::Decode {
             key: self.key.to_owned(),
-            field: self.field(index),
+            field: self.field(index).to_owned(),
             expected: T::EXPECTED,
             reason,
             found: crate::error::excerpt(raw),

@@ -1,4 +1,4 @@
-//! Duration literals: `"30s"`, `"15m"`, `"1h"`, `"7d"`, or an integer number of seconds.
+//! Durations: `"30s"`, `"15m"`, `"1h"`, `"7d"`, or an integer number of seconds.
 
 /// Parses a duration text into seconds; the error says what is accepted.
 pub fn parse_seconds(text: &str) -> Result<u64, String> {

@@ -1,0 +1,96 @@
+//! Diagnostics: every error of a registry, each at its file:line:column.
+
+use std::fmt;
+
+/// A 1-based line and column (in characters) in the registry file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+}
+
+impl Location {
+    /// The location of byte `offset` in `source`.
+    pub fn of_offset(source: &str, offset: usize) -> Location {
+        let offset = offset.min(source.len());
+        let before = source.get(..offset).unwrap_or(source);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Location { line, column }
+    }
+}
+
+/// One problem in a registry file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file as it was named to the parser, such as `features.toml`.
+    pub file: String,
+    /// Where the problem is.
+    pub location: Location,
+    /// What is wrong and what to do, lowercase, names in backticks.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.location.line, self.location.column, self.message
+        )
+    }
+}
+
+/// Every problem found in a registry file, in file order; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Errors {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Errors {
+    pub(crate) fn new(mut diagnostics: Vec<Diagnostic>) -> Errors {
+        diagnostics.sort_by_key(|d| d.location);
+        Errors { diagnostics }
+    }
+
+    /// The diagnostics, in file order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+}
+
+impl fmt::Display for Errors {
+    /// One diagnostic per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Errors {}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn offsets_become_lines_and_columns() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(Location::of_offset(src, 0), Location { line: 1, column: 1 });
+        assert_eq!(Location::of_offset(src, 6), Location { line: 2, column: 1 });
+        // `é` is two bytes but one column.
+        assert_eq!(Location::of_offset(src, 9), Location { line: 2, column: 3 });
+        assert_eq!(
+            Location::of_offset(src, 999),
+            Location { line: 3, column: 1 }
+        );
+    }
+}

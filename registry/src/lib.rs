@@ -1,0 +1,311 @@
+//! The `features.toml` registry of [fstore](https://docs.rs/fstore): the model, its parser and
+//! validator, a stable fingerprint, and the code generator behind `fstore::registry!` and
+//! `fstore codegen`.
+//!
+//! A registry is how writers (Python or Rust batch jobs) and model servers share one schema:
+//!
+//! ```toml
+//! [store]
+//! namespace = "fs"          # default "fs"
+//! version = 1               # default 1 → keys fs:v1:…
+//!
+//! [entities.user]
+//! description = "A customer account"
+//!
+//! [views.user_profile]
+//! entity = "user"
+//! ttl = "1h"
+//! description = "Slow-moving profile features, refreshed daily"
+//!
+//! [views.user_profile.features]
+//! age = "int"                                                   # short form
+//! lifetime_value = { type = "float", description = "Sum of order values, EUR" }
+//! is_premium = { type = "bool", default = false }
+//! country = { type = "string", optional = true }
+//! embedding = { type = "float_list", len = 8 }
+//! ```
+//!
+//! Feature types: `int` (`i64`), `float` (`f64`), `string` (`String`), `bool`, `float_list`
+//! (`Vec<f32>`). A feature with `optional = true` is an `Option` in generated structs; one with a
+//! `default` reads as the default when absent; any other feature is required.
+//!
+//! Names of entities, views and features must be identifiers (ASCII letters, digits and `_`, not
+//! starting with a digit), because they become struct and field names. A feature named like a
+//! Rust keyword (`type`, `match`, …) becomes a raw identifier (`r#type`) and is stored under its
+//! plain name. Names starting with `_` are reserved for metadata such as `_updated_at`.
+//!
+//! ```
+//! let registry = fstore_registry::Registry::parse(
+//!     "[entities.user]\n[views.clicks]\nentity = \"user\"\nttl = \"15m\"\n[views.clicks.features]\nn = \"int\"\n",
+//!     "inline.toml",
+//! ).unwrap();
+//! assert_eq!(registry.view("clicks").unwrap().ttl_seconds, 900);
+//!
+//! let errors = fstore_registry::Registry::parse("[views.x]\nentity = 1\n", "bad.toml").unwrap_err();
+//! assert!(errors.to_string().contains("bad.toml:2:10: `entity` must be a string, found integer"));
+//! ```
+
+mod diag;
+mod duration;
+mod names;
+mod parse;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub use diag::{Diagnostic, Errors, Location};
+pub use duration::parse_seconds;
+pub use names::{did_you_mean, identifier_problem, is_keyword, pascal_case, suggestion};
+
+/// A parsed and validated registry.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Registry {
+    /// The file name used in diagnostics.
+    pub file: String,
+    /// The key namespace (`[store] namespace`, default `fs`).
+    pub namespace: String,
+    /// The layout version (`[store] version`, default 1).
+    pub version: u32,
+    /// The entities, in file order.
+    pub entities: Vec<Entity>,
+    /// The views, in file order.
+    pub views: Vec<View>,
+}
+
+/// An entity: what an id identifies (a user, an item).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Entity {
+    /// The entity's name.
+    pub name: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+/// A feature view: one hash per entity, with a fixed set of typed features and a TTL.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct View {
+    /// The view's name, part of every key.
+    pub name: String,
+    /// The entity it describes.
+    pub entity: String,
+    /// The expiry every write sets, in seconds.
+    pub ttl_seconds: u64,
+    /// The TTL as written (`"1h"`), for docs.
+    pub ttl_text: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The features, in file order.
+    pub features: Vec<Feature>,
+    /// Where the view's table starts.
+    pub location: Location,
+}
+
+/// One feature of a view.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Feature {
+    /// The stored name (hash field).
+    pub name: String,
+    /// Its type.
+    pub ty: FeatureType,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The value read when it is absent, if any.
+    pub default: Option<DefaultValue>,
+    /// `optional = true`: absent reads as `None`.
+    pub optional: bool,
+    /// The declared length of a `float_list`.
+    pub len: Option<usize>,
+    /// Where the feature is defined (its key).
+    pub location: Location,
+}
+
+/// The feature types of a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeatureType {
+    /// `int`: `i64` (also read into `i32`, `u32`, `u64`).
+    Int,
+    /// `float`: `f64` (also read into `f32`).
+    Float,
+    /// `string`: `String`.
+    String,
+    /// `bool`.
+    Bool,
+    /// `float_list`: `Vec<f32>`, stored as little-endian `f32` bytes.
+    FloatList,
+}
+
+impl FeatureType {
+    /// Every type, in the order the docs list them.
+    pub const ALL: [FeatureType; 5] = [
+        FeatureType::Int,
+        FeatureType::Float,
+        FeatureType::String,
+        FeatureType::Bool,
+        FeatureType::FloatList,
+    ];
+
+    /// The name used in `features.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureType::Int => "int",
+            FeatureType::Float => "float",
+            FeatureType::String => "string",
+            FeatureType::Bool => "bool",
+            FeatureType::FloatList => "float_list",
+        }
+    }
+
+    /// The type of `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<FeatureType> {
+        FeatureType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The Rust type generated code uses.
+    pub fn rust_type(self) -> &'static str {
+        match self {
+            FeatureType::Int => "i64",
+            FeatureType::Float => "f64",
+            FeatureType::String => "String",
+            FeatureType::Bool => "bool",
+            FeatureType::FloatList => "Vec<f32>",
+        }
+    }
+
+    /// The Rust types a hand-written struct may use for it (each also inside an `Option`).
+    pub fn rust_types(self) -> &'static [&'static str] {
+        match self {
+            FeatureType::Int => &["i64", "i32", "u32", "u64"],
+            FeatureType::Float => &["f64", "f32"],
+            FeatureType::String => &["String"],
+            FeatureType::Bool => &["bool"],
+            FeatureType::FloatList => &["Vec<f32>"],
+        }
+    }
+}
+
+/// A feature's default value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// For an `int` feature.
+    Int(i64),
+    /// For a `float` feature.
+    Float(f64),
+    /// For a `string` feature.
+    String(String),
+    /// For a `bool` feature.
+    Bool(bool),
+}
+
+impl Registry {
+    /// Reads and validates the registry at `path`; diagnostics name the file as given.
+    ///
+    /// # Errors
+    /// Every problem found, each at its file:line:column; an unreadable file is one diagnostic
+    /// at 1:1.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Registry, Errors> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(source) => Registry::parse(&source, &file),
+            Err(e) => Err(Errors::new(vec![Diagnostic {
+                file,
+                location: Location { line: 1, column: 1 },
+                message: format!("cannot read the registry: {e}"),
+            }])),
+        }
+    }
+
+    /// Parses and validates registry text; `file` names it in diagnostics.
+    ///
+    /// # Errors
+    /// Every problem found, each at its file:line:column.
+    pub fn parse(source: &str, file: &str) -> Result<Registry, Errors> {
+        parse::parse(source, file)
+    }
+
+    /// The view called `name`.
+    pub fn view(&self, name: &str) -> Option<&View> {
+        self.views.iter().find(|v| v.name == name)
+    }
+
+    /// The entity called `name`.
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+
+    /// `fs:v1:` for the default store.
+    pub fn key_namespace(&self) -> String {
+        format!("{}:v{}:", self.namespace, self.version)
+    }
+
+    /// The canonical text of the schema: everything that changes what is stored or read (names,
+    /// types, defaults, lengths, TTLs, entity links, namespace, version), and nothing else
+    /// (descriptions, comments, formatting, the order of views).
+    pub fn canonical(&self) -> String {
+        let mut out = format!("namespace={:?}\nversion={}\n", self.namespace, self.version);
+        let mut views: Vec<&View> = self.views.iter().collect();
+        views.sort_by(|a, b| a.name.cmp(&b.name));
+        for v in views {
+            let _ = writeln!(
+                out,
+                "view {:?} entity={:?} ttl={}",
+                v.name, v.entity, v.ttl_seconds
+            );
+            for f in &v.features {
+                let _ = write!(out, "  feature {:?} type={}", f.name, f.ty.name());
+                if f.optional {
+                    out.push_str(" optional");
+                }
+                if let Some(len) = f.len {
+                    let _ = write!(out, " len={len}");
+                }
+                match &f.default {
+                    None => {}
+                    Some(DefaultValue::Int(i)) => {
+                        let _ = write!(out, " default={i}");
+                    }
+                    Some(DefaultValue::Float(x)) => {
+                        let _ = write!(out, " default={x:?}");
+                    }
+                    Some(DefaultValue::String(s)) => {
+                        let _ = write!(out, " default={s:?}");
+                    }
+                    Some(DefaultValue::Bool(b)) => {
+                        let _ = write!(out, " default={b}");
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// A stable fingerprint of [`canonical`](Self::canonical): 16 hex digits (64-bit FNV-1a).
+    /// Writers and servers built from the same schema agree on it; compare them to detect drift.
+    pub fn fingerprint(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.canonical().bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
+impl View {
+    /// The feature called `name`.
+    pub fn feature(&self, name: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// The feature names, in order.
+    pub fn feature_names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.features.iter().map(|f| f.name.as_str())
+    }
+}
