@@ -9,23 +9,19 @@ use std::time::{Duration, Instant};
 
 use fstore::{FeatureView, Store};
 
-/// The `user_profile` view of features.toml: one hash per user at `fs:v1:user_profile:{id}`.
-#[derive(FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "user_profile", ttl = "1h")]
-struct UserProfile {
-    age: i64,
-    lifetime_value: f64,
-    segment: String,
-    #[fstore(default = false)]
-    is_premium: bool,
-    country: Option<String>,
-    #[fstore(rename = "days_since_signup")]
-    tenure_days: i64,
+/// One struct per view of features.toml, generated at compile time (`fstore codegen features.toml`
+/// prints the same code): `UserProfile`, `UserRiskProfile`, `UserActivity`, `ItemStats`.
+mod features {
+    fstore::registry!("features.toml");
 }
 
-/// A projection: two features of the same view, read with `HMGET key age lifetime_value …`.
+use features::UserProfile;
+
+/// A projection, written by hand and checked against the registry at compile time: two features
+/// of `user_profile`, read with `HMGET key age lifetime_value _updated_at`. A misspelt field or a
+/// wrong type here is a compile error that points at the registry's line.
 #[derive(FeatureView, Debug)]
-#[feature_view(name = "user_profile", ttl = "1h")]
+#[feature_view(registry = "features.toml", name = "user_profile")]
 struct Spend {
     age: i64,
     lifetime_value: f64,
@@ -38,7 +34,8 @@ fn user(i: u32) -> UserProfile {
         segment: ["basic", "premium", "vip"][(i % 3) as usize].to_owned(),
         is_premium: i % 3 != 0,
         country: (i % 5 != 0).then(|| ["DE", "FR", "NL", "US"][(i % 4) as usize].to_owned()),
-        tenure_days: i64::from(i) * 3,
+        days_since_signup: i64::from(i) * 3,
+        embedding: (0..8).map(|k| (i * 8 + k) as f32 / 100.0).collect(),
     }
 }
 
@@ -104,5 +101,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ttl = UserProfile::ttl(&store, "user_007").await?;
     println!("ttl          user_007               {ttl:?}");
     println!("key layout   {}{{entity_id}}", UserProfile::KEY_PREFIX);
+    println!(
+        "schema       features.toml, fingerprint {}",
+        features::REGISTRY_FINGERPRINT
+    );
     Ok(())
 }

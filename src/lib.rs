@@ -71,6 +71,7 @@ pub use fstore_runtime::*;
 /// | `ttl` | the expiry every write sets: `"30s"`, `"15m"`, `"1h"`, `"7d"`, or an integer number of seconds | required |
 /// | `version` | the layout version in the key (`v1`), at least 1 | `1` |
 /// | `namespace` | the key namespace | `"fs"` |
+/// | `registry` | a `features.toml` path, relative to the crate's `Cargo.toml`: check the struct against it (see below) | none |
 ///
 /// ```
 /// #[derive(fstore::FeatureView)]
@@ -90,7 +91,7 @@ pub use fstore_runtime::*;
 /// | key | value | effect |
 /// |---|---|---|
 /// | `rename` | a string | the stored feature (hash field) name, when it differs from the field's |
-/// | `default` | a literal of the field's type | the value read when the field is absent; not on `Option` or `Vec<f32>` fields |
+/// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value read when the field is absent; not on `Option` or `Vec<f32>` fields |
 ///
 /// ```
 /// #[derive(fstore::FeatureView)]
@@ -135,6 +136,28 @@ pub use fstore_runtime::*;
 /// # Ok(()) }
 /// ```
 ///
+/// # Checked against a registry
+///
+/// With `registry = "features.toml"`, the struct is checked against the registry's view `name`
+/// (default: the struct's name in snake_case) at compile time: every field must be a feature of
+/// the view (`no feature `agee` in view `user_profile`; did you mean `age`?`), of a matching type
+/// (`int` → `i64`, `i32`, `u32`, `u64`; `float` → `f64`, `f32`; `string` → `String`; `bool`;
+/// `float_list` → `Vec<f32>`; each also inside an `Option`). TTL, version and namespace come from
+/// the registry, so giving them again is an error; the registry's defaults apply to fields
+/// without one of their own. Editing the registry rebuilds the crate.
+///
+/// ```
+/// #[derive(fstore::FeatureView, Debug)]
+/// #[feature_view(registry = "features.toml", name = "user_profile")]
+/// struct Scoring {
+///     age: i32,
+///     lifetime_value: f32,
+///     is_premium: bool, // the registry's `default = false` applies
+/// }
+/// use fstore::FeatureView as _;
+/// assert_eq!(Scoring::TTL, std::time::Duration::from_secs(3600));
+/// ```
+///
 /// # Generated methods
 ///
 /// | method | sends |
@@ -147,6 +170,27 @@ pub use fstore_runtime::*;
 ///
 /// Entity ids are anything that implements [`EntityId`]: `&str`, `String`, the integer types.
 pub use fstore_derive::FeatureView;
+
+/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry: the
+/// same code `fstore codegen features.toml` prints. The path is relative to the crate's
+/// `Cargo.toml`; editing the file rebuilds the crate, and an invalid file is a compile error that
+/// lists every problem with its file:line:column.
+///
+/// A view `user_profile` becomes `pub struct UserProfile`, with one public field per feature in
+/// file order: `int` → `i64`, `float` → `f64`, `string` → `String`, `bool`, `float_list` →
+/// `Vec<f32>`; `optional = true` makes it an `Option`, and a registry `default` applies when the
+/// feature is absent. Descriptions become doc comments. A feature named like a Rust keyword
+/// becomes a raw identifier (`r#type`). `REGISTRY_FINGERPRINT` is the schema's fingerprint.
+///
+/// ```
+/// mod features {
+///     fstore::registry!("features.toml");
+/// }
+/// use fstore::FeatureView as _;
+/// assert_eq!(features::UserProfile::KEY_PREFIX, "fs:v1:user_profile:");
+/// assert_eq!(features::ItemStats::VIEW, "item_stats");
+/// ```
+pub use fstore_derive::registry;
 
 #[doc(hidden)]
 pub mod __private {

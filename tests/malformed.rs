@@ -142,11 +142,8 @@ async fn empty_ids_are_rejected(h: Harness) {
     let check = |err: Error| {
         assert!(
             matches!(
-                err,
-                Error::InvalidEntityId {
-                    view: "user_profile",
-                    ..
-                }
+                &err,
+                Error::InvalidEntityId { view, .. } if view == "user_profile"
             ),
             "{err:?}"
         );

@@ -92,11 +92,8 @@ async fn invalid_id_in_batch_writes_nothing(h: Harness) {
     let err = UserProfile::write_batch(&h.store, rows).await.unwrap_err();
     assert!(
         matches!(
-            err,
-            fstore::Error::InvalidEntityId {
-                view: "user_profile",
-                ..
-            }
+            &err,
+            fstore::Error::InvalidEntityId { view, .. } if view == "user_profile"
         ),
         "{err:?}"
     );

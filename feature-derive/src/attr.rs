@@ -6,14 +6,16 @@ use syn::{Attribute, Expr, Lit, LitInt, LitStr, Token};
 use crate::ctxt::Ctxt;
 
 /// The keys `#[feature_view]` accepts.
-const VIEW_KEYS: &str = "`name`, `ttl`, `version` or `namespace`";
+const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace` or `registry`";
 /// The keys `#[fstore]` accepts.
 const FIELD_KEYS: &str = "`default` or `rename`";
 
-/// `#[feature_view(name = "...", ttl = "1h", version = 1, namespace = "fs")]`.
+/// `#[feature_view(name = "...", ttl = "1h", version = 1, namespace = "fs")]`, or
+/// `#[feature_view(registry = "features.toml", name = "...")]`.
 #[derive(Default)]
 pub struct ViewAttrs {
     pub name: Option<LitStr>,
+    pub registry: Option<LitStr>,
     pub ttl: Option<Lit>,
     pub version: Option<LitInt>,
     pub namespace: Option<LitStr>,
@@ -73,6 +75,9 @@ pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
             if meta.path.is_ident("name") {
                 let v: LitStr = meta.value()?.parse()?;
                 set_once(cx, &meta, A, &mut out.name, v);
+            } else if meta.path.is_ident("registry") {
+                let v: LitStr = meta.value()?.parse()?;
+                set_once(cx, &meta, A, &mut out.registry, v);
             } else if meta.path.is_ident("ttl") {
                 let v: Lit = meta.value()?.parse()?;
                 set_once(cx, &meta, A, &mut out.ttl, v);

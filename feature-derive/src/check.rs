@@ -4,9 +4,11 @@ use std::collections::HashMap;
 
 use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
+use fstore_registry::{parse_seconds, suggestion, DefaultValue, FeatureType};
+
 use crate::ast::{Field, Scalar, View, SUPPORTED};
 use crate::ctxt::Ctxt;
-use fstore_registry::parse_seconds;
+use crate::registry::{self, Loaded};
 
 /// A view that passed every check: what the expansion needs.
 pub struct Checked {
@@ -16,10 +18,22 @@ pub struct Checked {
     pub ttl_seconds: u64,
     /// The stored feature name of each field, in field order.
     pub features: Vec<String>,
+    /// The registry's default of each field, where the field has none of its own.
+    pub registry_defaults: Vec<Option<DefaultValue>>,
+    /// The registry file's absolute path, when the view comes from one.
+    pub registry_path: Option<String>,
 }
 
 /// Checks `view`; errors go to `cx`. `None` when something is wrong.
 pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
+    match &view.attrs.registry {
+        Some(lit) => check_against_registry(cx, view, lit),
+        None => check_standalone(cx, view),
+    }
+}
+
+/// A view whose settings all come from its attributes.
+fn check_standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
     let name = key_part_attr(cx, view.attrs.name.as_ref(), "view name")
         .unwrap_or_else(|| snake_case(&view.ident.to_string()));
     let namespace = key_part_attr(cx, view.attrs.namespace.as_ref(), "namespace")
@@ -53,6 +67,141 @@ pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
             "a feature view needs at least one feature field",
         );
     }
+    let features = check_fields(cx, view);
+    Some(Checked {
+        view: name,
+        namespace,
+        version,
+        ttl_seconds: ttl_seconds?,
+        registry_defaults: vec![None; features.len()],
+        features,
+        registry_path: None,
+    })
+}
+
+/// A view named in a registry: the registry fixes TTL, version and namespace, and every field
+/// must be one of the view's features, of a matching type.
+fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> Option<Checked> {
+    for (given, key) in [
+        (
+            view.attrs
+                .ttl
+                .as_ref()
+                .map(quote::ToTokens::to_token_stream),
+            "ttl",
+        ),
+        (
+            view.attrs
+                .version
+                .as_ref()
+                .map(quote::ToTokens::to_token_stream),
+            "version",
+        ),
+        (
+            view.attrs
+                .namespace
+                .as_ref()
+                .map(quote::ToTokens::to_token_stream),
+            "namespace",
+        ),
+    ] {
+        if let Some(tokens) = given {
+            cx.error_spanned_by(
+                tokens,
+                format!(
+                    "`{key}` comes from the registry `{}`; remove it here (change it in the \
+                     registry instead)",
+                    lit.value()
+                ),
+            );
+        }
+    }
+    let features = check_fields(cx, view);
+    let Loaded {
+        registry,
+        name: file,
+        absolute,
+    } = registry::load(cx, lit)?;
+    let view_name = view
+        .attrs
+        .name
+        .as_ref()
+        .map_or_else(|| snake_case(&view.ident.to_string()), syn::LitStr::value);
+    let Some(rview) = registry.view(&view_name) else {
+        let help = suggestion(&view_name, registry.views.iter().map(|v| v.name.as_str()));
+        let message = format!("no view `{view_name}` in `{file}`; {help}");
+        match &view.attrs.name {
+            Some(name) => cx.error_spanned_by(name, message),
+            None => cx.error_spanned_by(
+                view.ident,
+                format!("{message} (without `name`, the view is the struct's name in snake_case)"),
+            ),
+        }
+        return None;
+    };
+    let mut registry_defaults = Vec::with_capacity(view.fields.len());
+    for (field, feature) in view.fields.iter().zip(&features) {
+        let (_, span) = field.feature_name();
+        let Some(rfeature) = rview.feature(feature) else {
+            let help = suggestion(feature, rview.feature_names());
+            cx.push(syn::Error::new(
+                span,
+                format!("no feature `{feature}` in view `{view_name}`; {help}"),
+            ));
+            registry_defaults.push(None);
+            continue;
+        };
+        if let Some(kind) = field.kind {
+            if !type_matches(rfeature.ty, kind.scalar) {
+                let types = rfeature.ty.rust_types();
+                let expected = if types.len() == 1 {
+                    format!("{} or an Option of it", types[0])
+                } else {
+                    format!("{} or an Option of one", types.join(", "))
+                };
+                cx.error_spanned_by(
+                    field.ty,
+                    format!(
+                        "`{feature}` is `{}` in {file}:{} — expected {expected}",
+                        rfeature.ty.name(),
+                        rfeature.location.line
+                    ),
+                );
+            }
+        }
+        let own_default = field.attrs.default.is_some();
+        let optional = field.kind.is_some_and(|k| k.optional);
+        registry_defaults.push(
+            rfeature
+                .default
+                .clone()
+                .filter(|_| !own_default && !optional),
+        );
+    }
+    Some(Checked {
+        view: view_name,
+        namespace: registry.namespace.clone(),
+        version: registry.version,
+        ttl_seconds: rview.ttl_seconds,
+        features,
+        registry_defaults,
+        registry_path: Some(absolute),
+    })
+}
+
+/// Whether a field of type `scalar` can hold a registry feature of type `ty`.
+fn type_matches(ty: FeatureType, scalar: Scalar) -> bool {
+    match ty {
+        FeatureType::Int => scalar.is_int(),
+        FeatureType::Float => scalar.is_float(),
+        FeatureType::String => scalar == Scalar::String,
+        FeatureType::Bool => scalar == Scalar::Bool,
+        FeatureType::FloatList => scalar == Scalar::FloatList,
+    }
+}
+
+/// Checks every field on its own (names, types, defaults); returns the stored feature names.
+fn check_fields(cx: &mut Ctxt, view: &View<'_>) -> Vec<String> {
     let mut seen: HashMap<String, &syn::Ident> = HashMap::new();
     let mut features = Vec::with_capacity(view.fields.len());
     for field in &view.fields {
@@ -74,13 +223,7 @@ pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
         check_field(cx, field);
         features.push(feature);
     }
-    Some(Checked {
-        view: name,
-        namespace,
-        version,
-        ttl_seconds: ttl_seconds?,
-        features,
-    })
+    features
 }
 
 /// The value of a name attribute that becomes part of every key, checked.
@@ -139,6 +282,7 @@ fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
         (Scalar::U32 | Scalar::U64, Some((Lit::Int(_), negative))) => !negative,
         (s, Some((Lit::Int(_), _))) if s.is_int() || s.is_float() => true,
         (s, Some((Lit::Float(_), _))) if s.is_float() => true,
+        (s, None) if s.is_float() => is_float_constant(default),
         _ => false,
     };
     if !ok {
@@ -160,6 +304,33 @@ fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
             default,
             format!("`default` for `{name}` must be {want}, matching the field's type"),
         );
+    }
+}
+
+/// `f64::NAN`, `f64::INFINITY`, `-f32::INFINITY`, `f64::NEG_INFINITY` and the like: the float
+/// defaults no literal can write.
+fn is_float_constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(p) => {
+            let names: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            matches!(
+                names.iter().map(String::as_str).collect::<Vec<_>>()[..],
+                [.., "f64" | "f32", "NAN" | "INFINITY" | "NEG_INFINITY"]
+            )
+        }
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => is_float_constant(expr),
+        Expr::Group(g) => is_float_constant(&g.expr),
+        Expr::Paren(p) => is_float_constant(&p.expr),
+        _ => false,
     }
 }
 

@@ -5,7 +5,10 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::DeriveInput;
 
-use crate::ast::{Scalar, View};
+use fstore_registry::DefaultValue;
+use proc_macro2::Literal;
+
+use crate::ast::{Field, Scalar, View};
 use crate::check::{check, Checked};
 use crate::ctxt::Ctxt;
 
@@ -30,31 +33,29 @@ fn expand(view: &View<'_>, checked: &Checked) -> TokenStream {
         version,
         ttl_seconds,
         features,
+        registry_defaults,
+        registry_path,
     } = checked;
     let key_prefix = format!("{namespace}:v{version}:{name}:");
     let read_fields = features.iter().map(String::as_str).chain(["_updated_at"]);
 
-    let decode_fields = view.fields.iter().enumerate().map(|(index, field)| {
-        let f = field.ident;
-        let ty = field.ty;
-        match &field.attrs.default {
-            Some(default) => {
-                let scalar = field.kind.map(|k| k.scalar);
-                let default = match scalar {
-                    Some(Scalar::String) => quote_spanned! {default.span()=>
-                        ::std::string::ToString::to_string(#default)
-                    },
-                    // An integer literal is a valid float default: convert it.
-                    Some(s) if s.is_float() => quote_spanned!(default.span()=> (#default) as #ty),
-                    _ => quote!(#default),
-                };
-                quote_spanned! {ty.span()=>
+    let decode_fields = view.fields.iter().zip(registry_defaults).enumerate().map(
+        |(index, (field, registry_default))| {
+            let f = field.ident;
+            let ty = field.ty;
+            let default = match (&field.attrs.default, registry_default) {
+                (Some(default), _) => Some(attribute_default(field, default)),
+                (None, Some(default)) => Some(registry_default_tokens(field, default)),
+                (None, None) => None,
+            };
+            match default {
+                Some(default) => quote_spanned! {ty.span()=>
                     #f: row.get_or_else::<#ty>(#index, || #default)?
-                }
+                },
+                None => quote_spanned! {ty.span()=> #f: row.get::<#ty>(#index)? },
             }
-            None => quote_spanned! {ty.span()=> #f: row.get::<#ty>(#index)? },
-        }
-    });
+        },
+    );
     let encode_fields = view.fields.iter().zip(features).map(|(field, feature)| {
         let f = field.ident;
         quote!(out.put(#feature, &self.#f);)
@@ -81,9 +82,63 @@ fn expand(view: &View<'_>, checked: &Checked) -> TokenStream {
         }
     };
     let methods = inherent_methods(ident);
+    // Reading the registry through `include_bytes!` makes cargo rebuild when it changes.
+    let rebuild = registry_path.as_ref().map(|path| {
+        quote! {
+            const _: &[u8] = ::core::include_bytes!(#path);
+        }
+    });
     quote! {
         #trait_impl
         #methods
+        #rebuild
+    }
+}
+
+/// The expression of a `#[fstore(default = ...)]` literal, converted to the field's type.
+fn attribute_default(field: &Field<'_>, default: &syn::Expr) -> TokenStream {
+    let ty = field.ty;
+    match field.kind.map(|k| k.scalar) {
+        Some(Scalar::String) => quote_spanned! {default.span()=>
+            ::std::string::ToString::to_string(#default)
+        },
+        // An integer literal is a valid float default: convert it.
+        Some(s) if s.is_float() => quote_spanned!(default.span()=> (#default) as #ty),
+        _ => quote!(#default),
+    }
+}
+
+/// The expression of a registry default, of the field's type.
+fn registry_default_tokens(field: &Field<'_>, default: &DefaultValue) -> TokenStream {
+    let ty = field.ty;
+    match default {
+        DefaultValue::Int(i) => {
+            let abs = Literal::u64_unsuffixed(i.unsigned_abs());
+            let lit = if *i < 0 { quote!(-#abs) } else { quote!(#abs) };
+            match field.kind.map(|k| k.scalar) {
+                Some(s) if s.is_float() => quote!((#lit) as #ty),
+                _ => lit,
+            }
+        }
+        DefaultValue::Float(x) => {
+            let value = if x.is_nan() {
+                quote!(::core::primitive::f64::NAN)
+            } else if x.is_infinite() && *x > 0.0 {
+                quote!(::core::primitive::f64::INFINITY)
+            } else if x.is_infinite() {
+                quote!(::core::primitive::f64::NEG_INFINITY)
+            } else {
+                let abs = Literal::f64_unsuffixed(x.abs());
+                if x.is_sign_negative() {
+                    quote!(-#abs)
+                } else {
+                    quote!(#abs)
+                }
+            };
+            quote!((#value) as #ty)
+        }
+        DefaultValue::String(s) => quote!(::std::string::ToString::to_string(#s)),
+        DefaultValue::Bool(b) => quote!(#b),
     }
 }
 

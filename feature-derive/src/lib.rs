@@ -11,6 +11,8 @@ mod check;
 mod ctxt;
 
 mod expand;
+mod expand_registry;
+mod registry;
 
 use proc_macro::TokenStream;
 
@@ -20,4 +22,11 @@ use proc_macro::TokenStream;
 pub fn derive_feature_view(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive_feature_view(&input).into()
+}
+
+/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry. See the
+/// `fstore` crate's documentation.
+#[proc_macro]
+pub fn registry(input: TokenStream) -> TokenStream {
+    expand_registry::registry_macro(input.into()).into()
 }

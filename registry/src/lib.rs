@@ -45,6 +45,9 @@
 //! assert!(errors.to_string().contains("bad.toml:2:10: `entity` must be a string, found integer"));
 //! ```
 
+/// The code generator behind `fstore codegen` and `fstore::registry!`: one
+/// `#[derive(FeatureView)]` struct per view, with the registry's descriptions as docs.
+pub mod codegen;
 mod diag;
 mod duration;
 mod names;

@@ -21,7 +21,11 @@ pub fn is_keyword(name: &str) -> bool {
 /// Why `name` cannot be a Rust identifier (a struct or field name), if it cannot.
 pub fn identifier_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();
-    let first = chars.next()?;
+    let Some(first) = chars.next() else {
+        return Some(format!(
+            "`{name}` is not an identifier: use ASCII letters, digits and `_`, not starting with a digit"
+        ));
+    };
     if !(first.is_ascii_alphabetic() || first == '_')
         || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
@@ -52,15 +56,23 @@ pub fn pascal_case(name: &str) -> String {
 }
 
 /// The candidate closest to `name`, when it is close enough to be a likely typo
-/// (Jaro–Winkler similarity above 0.8).
+/// (Jaro–Winkler similarity of at least 0.8, or one edit away; ignoring case).
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let name = name.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
+        .map(|c| {
+            let c_lower = c.to_lowercase();
+            let score = strsim::jaro_winkler(&name, &c_lower);
+            // One edit away is a typo even where Jaro–Winkler is low for short names (`tll`).
+            let close = score >= 0.8
+                || (name.chars().count() >= 3 && strsim::damerau_levenshtein(&name, &c_lower) <= 1);
+            (if close { score } else { -1.0 }, c)
+        })
+        .filter(|(score, _)| *score >= 0.0)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
@@ -71,10 +83,10 @@ pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> 
         Some(close) => format!("did you mean `{close}`?"),
         None => {
             let all: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
-            if all.is_empty() {
-                "there are none".to_owned()
-            } else {
-                format!("expected one of {}", all.join(", "))
+            match all.len() {
+                0 => "there are none".to_owned(),
+                1 => format!("expected {}", all[0]),
+                _ => format!("expected one of {}", all.join(", ")),
             }
         }
     }

@@ -5,7 +5,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use crate::names::{identifier_problem, pascal_case, suggestion};
+use crate::names::{did_you_mean, identifier_problem, pascal_case, suggestion};
 use crate::{
     parse_seconds, DefaultValue, Diagnostic, Entity, Errors, Feature, FeatureType, Location,
     Registry, View,
@@ -104,8 +104,20 @@ pub fn parse(source: &str, file: &str) -> Result<Registry, Errors> {
             let span = e.span().unwrap_or(0..0);
             let message = e.message().trim().replace('\n', " ");
             let hint = if message.contains("duplicate key") {
-                let key = source.get(span.clone()).unwrap_or("").trim();
-                format!(" `{key}`; a view, an entity and a feature can each be defined once")
+                let key = source
+                    .get(span.clone())
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'');
+                // A repeated setting (`ttl`) needs no explanation; a repeated name does.
+                let setting = [&STORE_KEYS[..], &VIEW_KEYS, &FEATURE_KEYS]
+                    .concat()
+                    .contains(&key);
+                if setting {
+                    format!(" `{key}`")
+                } else {
+                    format!(" `{key}`; a view, an entity and a feature can each be defined once")
+                }
             } else {
                 String::new()
             };
@@ -228,7 +240,18 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
     let mut structs: Vec<(String, String)> = Vec::new();
     for (key, value) in table {
         let name = key.get_ref().to_string();
-        let named = cx.identifier(key, "view");
+        let mut named = cx.identifier(key, "view");
+        if named && identifier_problem(&pascal_case(&name)).is_some() {
+            cx.error(
+                key.span(),
+                format!(
+                    "invalid view name: `{name}` would generate the struct `{}`, which is not an \
+                     identifier; start the name with a letter",
+                    pascal_case(&name)
+                ),
+            );
+            named = false;
+        }
         if named {
             let type_name = pascal_case(&name);
             if let Some((_, other)) = structs.iter().find(|(t, _)| *t == type_name) {
@@ -250,7 +273,11 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
         let entity = match get(t, "entity") {
             Some((_, v)) => cx.string(v, "`entity`").inspect(|e| {
                 if !entities.iter().any(|x| &x.name == e) {
-                    let help = suggestion(e, entities.iter().map(|x| x.name.as_str()));
+                    let help = if entities.is_empty() {
+                        "no entities are declared".to_owned()
+                    } else {
+                        suggestion(e, entities.iter().map(|x| x.name.as_str()))
+                    };
                     cx.error(
                         v.span(),
                         format!(
@@ -269,7 +296,7 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
             }
         };
         let ttl = match get(t, "ttl") {
-            Some((_, v)) => ttl(cx, v).map(|secs| (secs, ttl_text(v))),
+            Some((_, v)) => ttl(cx, v).map(|secs| (secs, ttl_text(v, secs))),
             None => {
                 cx.error(
                     key.span(),
@@ -334,11 +361,11 @@ fn ttl(cx: &mut Cx<'_>, value: &Val<'_>) -> Option<u64> {
     parsed.map_err(|why| cx.error(value.span(), why)).ok()
 }
 
-fn ttl_text(value: &Val<'_>) -> String {
+/// The TTL as written when it is a duration string (`"1h"`), else its seconds (`"3600s"`).
+fn ttl_text(value: &Val<'_>, seconds: u64) -> String {
     match value.get_ref() {
-        DeValue::String(s) => s.to_string(),
-        DeValue::Integer(i) => format!("{}s", i.as_str()),
-        _ => String::new(),
+        DeValue::String(s) => s.trim().to_owned(),
+        _ => format!("{seconds}s"),
     }
 }
 
@@ -438,12 +465,15 @@ fn feature_type(cx: &mut Cx<'_>, value: &Val<'_>, what: &str) -> Option<FeatureT
     let ty = FeatureType::from_name(&name);
     if ty.is_none() {
         let names = FeatureType::ALL.map(FeatureType::name);
-        let help = suggestion(&name, names);
+        let help = match did_you_mean(&name, names) {
+            Some(close) => {
+                format!("did you mean `{close}`? (types: int, float, string, bool, float_list)")
+            }
+            None => suggestion(&name, names),
+        };
         cx.error(
             value.span(),
-            format!(
-                "unknown type `{name}` for {what}; {help} (types: int, float, string, bool, float_list)"
-            ),
+            format!("unknown type `{name}` for {what}; {help}"),
         );
     }
     ty
@@ -481,12 +511,14 @@ fn default(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Opt
         (FeatureType::Float, DeValue::Integer(i)) => i64::from_str_radix(i.as_str(), i.radix())
             .ok()
             .map(|n| DefaultValue::Float(n as f64)),
-        (FeatureType::Float, DeValue::Float(f)) => f
-            .as_str()
-            .replace('_', "")
-            .parse()
-            .ok()
-            .map(DefaultValue::Float),
+        (FeatureType::Float, DeValue::Float(f)) => {
+            let text = f.as_str().replace('_', "");
+            // `1e400` parses to infinity: only a written `inf` or `nan` may be non-finite.
+            text.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() || text.contains("inf") || text.contains("nan"))
+                .map(DefaultValue::Float)
+        }
         (FeatureType::String, DeValue::String(s)) => Some(DefaultValue::String(s.to_string())),
         (FeatureType::Bool, DeValue::Boolean(b)) => Some(DefaultValue::Bool(*b)),
         (FeatureType::FloatList, _) => {

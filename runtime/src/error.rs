@@ -17,7 +17,7 @@ pub enum Error {
     #[error("invalid entity id {id:?} for view `{view}`: {reason}")]
     InvalidEntityId {
         /// The view whose key was being built.
-        view: &'static str,
+        view: String,
         /// The offending id, as given.
         id: String,
         /// Why it was rejected.
@@ -108,7 +108,25 @@ pub enum Error {
         help: String,
     },
 
-    /// Invalid configuration, such as an unparsable URL.
+    /// A value that cannot be written to its feature (dynamic API): a value of another type than
+    /// the registry declares, an embedding of the wrong length, or a feature given twice.
+    /// Nothing is written when a write reports it.
+    #[error(
+        "cannot write feature `{feature}` of view `{view}`: expected {expected}, found {found}"
+    )]
+    InvalidValue {
+        /// The view written to.
+        view: String,
+        /// The feature (hash field).
+        feature: String,
+        /// What the registry accepts, such as ``an `int` (`Value::Int`)``.
+        expected: String,
+        /// What was given, such as `a string "28"`.
+        found: String,
+    },
+
+    /// Invalid configuration, such as an unparsable URL, or the dynamic API used on a store
+    /// without a registry.
     #[error("invalid configuration: {0}")]
     Config(String),
 }

@@ -1,5 +1,6 @@
-//! The runtime of [fstore](https://docs.rs/fstore): [`Store`], its backends, plans, the codec and
-//! the error type. Use it through the `fstore` facade crate, which adds `#[derive(FeatureView)]`.
+//! The runtime of [fstore](https://docs.rs/fstore): [`Store`], its backends, plans, the codec,
+//! the error type, and the [`dynamic`] API that reads and writes features by name through a
+//! [`registry`]. Use it through the `fstore` facade crate, which adds `#[derive(FeatureView)]`.
 //!
 //! ```
 //! # async fn demo() -> fstore_runtime::Result<()> {
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod dynamic;
 mod embedded;
 mod entity;
 mod error;
@@ -22,6 +24,7 @@ mod store;
 mod view;
 
 pub use codec::FeatureValue;
+pub use dynamic::{Features, Value};
 pub use embedded::Embedded;
 pub use entity::EntityId;
 pub use error::{Error, Result};
@@ -30,6 +33,10 @@ pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
 };
 pub use view::{FeatureView, Row};
+
+/// The `features.toml` registry (the `fstore-registry` crate): [`Registry`](registry::Registry),
+/// its views and features. Attach one with [`Store::with_registry`] to use the dynamic API.
+pub use fstore_registry as registry;
 
 /// One reply of the server protocol, as [`Store::execute`] returns it (the `redis` crate's
 /// `Value`).

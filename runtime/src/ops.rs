@@ -59,14 +59,7 @@ async fn read_chunk<T: FeatureView>(
         return Ok(());
     }
     let replies = store.execute(cmds).await?;
-    if replies.len() != cmds.len() {
-        return Err(Error::UnexpectedReply {
-            command: "HMGET",
-            key: cmds[0].key().to_owned(),
-            expected: "one reply per command of the pipeline",
-            found: format!("{} replies for {} commands", replies.len(), cmds.len()),
-        });
-    }
+    check_reply_count(cmds, &replies)?;
     for (cmd, reply) in cmds.iter().zip(&replies) {
         out.push(decode_reply::<T>(cmd, Some(reply))?);
     }
@@ -75,24 +68,42 @@ async fn read_chunk<T: FeatureView>(
 
 /// Decodes the reply to a read command of `T`.
 fn decode_reply<T: FeatureView>(cmd: &Command, reply: Option<&Value>) -> Result<Option<T>> {
-    let key = cmd.key();
-    let values = match reply {
-        Some(Value::Array(values)) => values,
-        Some(Value::ServerError(e)) => return Err(server_error(cmd, e)),
-        other => {
-            return Err(Error::UnexpectedReply {
-                command: "HMGET",
-                key: key.to_owned(),
-                expected: "an array",
-                found: describe(other),
-            })
-        }
-    };
-    let row = Row::new(key, T::READ_FIELDS, values)?;
+    let row = Row::new(cmd.key(), T::READ_FIELDS, hmget_values(cmd, reply)?)?;
     if row.is_absent() {
         return Ok(None);
     }
     T::decode(&row).map(Some)
+}
+
+/// The values of the reply to an `HMGET`, or the error it stands for.
+pub(crate) fn hmget_values<'r>(cmd: &Command, reply: Option<&'r Value>) -> Result<&'r [Value]> {
+    match reply {
+        Some(Value::Array(values)) => Ok(values),
+        Some(Value::ServerError(e)) => Err(server_error(cmd, e)),
+        other => Err(Error::UnexpectedReply {
+            command: "HMGET",
+            key: cmd.key().to_owned(),
+            expected: "an array",
+            found: describe(other),
+        }),
+    }
+}
+
+/// Checks that a pipeline answered every command.
+pub(crate) fn check_reply_count(cmds: &[Command], replies: &[Value]) -> Result<()> {
+    if replies.len() == cmds.len() {
+        return Ok(());
+    }
+    Err(Error::UnexpectedReply {
+        command: cmds.first().map_or("a pipeline", Command::name),
+        key: cmds
+            .first()
+            .map(Command::key)
+            .unwrap_or_default()
+            .to_owned(),
+        expected: "one reply per command of the pipeline",
+        found: format!("{} replies for {} commands", replies.len(), cmds.len()),
+    })
 }
 
 /// Writes `row` as entity `id`: its features, `_updated_at` and the key's expiry, atomically.
@@ -112,7 +123,7 @@ pub async fn write<T: FeatureView>(store: &Store, id: impl EntityId, row: &T) ->
 /// [`Store::pipeline_chunk_size`] entities. Every id is checked before anything is sent.
 ///
 /// # Errors
-/// As [`write`]. When a later pipeline fails, the earlier ones have been applied; each entity is
+/// As [`write()`]. When a later pipeline fails, the earlier ones have been applied; each entity is
 /// either fully written (with its TTL) or not at all.
 pub async fn write_batch<T, I, K, R>(store: &Store, rows: I) -> Result<()>
 where
@@ -144,7 +155,7 @@ where
     Ok(())
 }
 
-fn check_write(cmd: &Command, reply: Option<&Value>) -> Result<()> {
+pub(crate) fn check_write(cmd: &Command, reply: Option<&Value>) -> Result<()> {
     match reply {
         Some(Value::Int(_)) => Ok(()),
         Some(Value::ServerError(e)) => Err(server_error(cmd, e)),

@@ -11,6 +11,7 @@
 //! assert_eq!(cmd.to_string(), "HMGET fs:v1:user_profile:user_123 age _updated_at");
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -117,7 +118,7 @@ impl Command {
                     cmd.arg(field).arg(value);
                 }
                 for field in &w.delete {
-                    cmd.arg(*field);
+                    cmd.arg(field.as_ref());
                 }
             }
         }
@@ -219,13 +220,16 @@ impl<'a> Iterator for FieldsIter<'a> {
 impl ExactSizeIterator for FieldsIter<'_> {}
 
 /// The data of one entity write: fields to set, fields to remove, the expiry.
+///
+/// Field names are borrowed `&'static str`s for derived views (no allocation per feature) and
+/// owned strings for the dynamic, registry-driven API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteCommand {
     key: String,
     ttl_ms: u64,
     buf: Vec<u8>,
-    set: Vec<(&'static str, Range<usize>)>,
-    delete: Vec<&'static str>,
+    set: Vec<(Cow<'static, str>, Range<usize>)>,
+    delete: Vec<Cow<'static, str>>,
 }
 
 impl WriteCommand {
@@ -240,22 +244,25 @@ impl WriteCommand {
     }
 
     /// The fields to set with their encoded values, `_updated_at` last.
-    pub fn set(&self) -> impl ExactSizeIterator<Item = (&'static str, &[u8])> + '_ {
-        self.set.iter().map(|(f, r)| (*f, &self.buf[r.clone()]))
+    pub fn set(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> + '_ {
+        self.set
+            .iter()
+            .map(|(f, r)| (f.as_ref(), &self.buf[r.clone()]))
     }
 
     /// The fields to remove (features whose value is `None`).
-    pub fn delete(&self) -> &[&'static str] {
+    pub fn delete(&self) -> &[Cow<'static, str>] {
         &self.delete
     }
 }
 
-/// Collects the encoded features of one entity write; used by generated `encode` methods.
+/// Collects the encoded features of one entity write; used by generated `encode` methods and by
+/// the dynamic [`Store::write`](crate::Store::write).
 #[derive(Debug, Default)]
 pub struct RowWriter {
     buf: Vec<u8>,
-    set: Vec<(&'static str, Range<usize>)>,
-    delete: Vec<&'static str>,
+    set: Vec<(Cow<'static, str>, Range<usize>)>,
+    delete: Vec<Cow<'static, str>>,
 }
 
 impl RowWriter {
@@ -269,7 +276,11 @@ impl RowWriter {
     }
 
     /// Adds one feature: set when it has a value, removed when it is `None`.
-    pub fn put<T: crate::FeatureValue>(&mut self, field: &'static str, value: &T) {
+    ///
+    /// `field` is a `&'static str` for derived views (kept borrowed: no allocation) or a
+    /// `String` for names known only at run time.
+    pub fn put<T: crate::FeatureValue>(&mut self, field: impl Into<Cow<'static, str>>, value: &T) {
+        let field = field.into();
         let start = self.buf.len();
         if value.encode(&mut self.buf) {
             self.set.push((field, start..self.buf.len()));

@@ -10,6 +10,7 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::embedded::Embedded;
 use crate::plan::{Command, WRITE_SCRIPT};
+use crate::registry::Registry;
 use crate::{Error, Result};
 
 /// Default deadline for one round trip: serving must never hang on a slow server.
@@ -42,6 +43,8 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    /// The registry of the dynamic API ([`Store::with_registry`]); clones share it.
+    registry: Option<Arc<Registry>>,
 }
 
 struct Inner {
@@ -65,6 +68,7 @@ impl fmt::Debug for Store {
             .field("backend", &self.backend_name())
             .field("response_timeout", &self.inner.response_timeout)
             .field("pipeline_chunk_size", &self.inner.chunk)
+            .field("registry", &self.registry.as_ref().map(|r| r.file.as_str()))
             .finish()
     }
 }
@@ -101,7 +105,58 @@ impl Store {
                 response_timeout: DEFAULT_RESPONSE_TIMEOUT,
                 chunk: DEFAULT_PIPELINE_CHUNK,
             }),
+            registry: None,
         }
+    }
+
+    /// A handle on the same backend (sharing its connection) with `registry` attached, for the
+    /// dynamic, registry-driven API: [`read`](Store::read), [`read_batch`](Store::read_batch),
+    /// [`get_feature_vector`](Store::get_feature_vector) and [`write`](Store::write).
+    ///
+    /// `self` is left as it was; typed views work on both handles. Takes a [`Registry`] or an
+    /// `Arc<Registry>` (to share one registry between stores without copying it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fstore_runtime::registry::Registry;
+    /// use fstore_runtime::{Store, Value};
+    ///
+    /// let registry = Registry::parse(r#"
+    ///     [entities.user]
+    ///     [views.user_profile]
+    ///     entity = "user"
+    ///     ttl = "1h"
+    ///     [views.user_profile.features]
+    ///     age = "int"
+    /// "#, "features.toml")?;
+    ///
+    /// let plain = Store::embedded();
+    /// let store = plain.with_registry(registry);
+    /// store.write("user_profile", "user_123", &[("age", Value::Int(28))]).await?;
+    ///
+    /// // Same backend: the plain handle sees the data, but has no registry for the dynamic API.
+    /// assert!(plain.registry().is_none());
+    /// assert!(plain.read("user_profile", "user_123", None).await.is_err());
+    /// assert_eq!(store.registry().unwrap().views[0].name, "user_profile");
+    /// # Ok(()) }
+    /// ```
+    #[must_use = "`with_registry` returns a new handle and leaves `self` without a registry"]
+    pub fn with_registry(&self, registry: impl Into<Arc<Registry>>) -> Store {
+        Store {
+            inner: Arc::clone(&self.inner),
+            registry: Some(registry.into()),
+        }
+    }
+
+    /// The registry attached with [`with_registry`](Store::with_registry), if any.
+    ///
+    /// ```
+    /// let store = fstore_runtime::Store::embedded();
+    /// assert!(store.registry().is_none());
+    /// ```
+    pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_deref()
     }
 
     /// The embedded backend's raw data, when this store runs on it.
@@ -325,6 +380,7 @@ impl StoreBuilder {
                 response_timeout: self.response_timeout,
                 chunk: self.chunk,
             }),
+            registry: None,
         })
     }
 }

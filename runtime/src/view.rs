@@ -49,7 +49,7 @@ pub trait FeatureView: Sized {
         id.write_id(&mut key);
         if key.len() == Self::KEY_PREFIX.len() {
             return Err(Error::InvalidEntityId {
-                view: Self::VIEW,
+                view: Self::VIEW.to_owned(),
                 id: String::new(),
                 reason: "the empty string is not an entity id",
             });

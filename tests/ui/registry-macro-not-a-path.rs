@@ -1,0 +1,3 @@
+fstore::registry!(features);
+
+fn main() {}
