@@ -45,10 +45,7 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = match std::env::var("VALKEY_URL") {
-        Ok(url) if !url.is_empty() => Store::connect(&url).await?,
-        _ => Store::embedded(),
-    };
+    let store = Store::from_env("VALKEY_URL").await?;
     println!("fstore quickstart on {}", store.backend_name());
     if store.as_embedded().is_some() {
         println!("  (set VALKEY_URL=redis://host:port to run against a server)");

@@ -171,6 +171,228 @@ pub use fstore_runtime::*;
 /// Entity ids are anything that implements [`EntityId`]: `&str`, `String`, the integer types.
 pub use fstore_derive::FeatureView;
 
+/// Derives [`FeatureVector`](trait@FeatureVector) for a struct whose fields are features of one
+/// entity from several views, plus the typed async methods `vector`, `vector_with_report` and
+/// `vector_batch`, and the model input: `WIDTH`, `COLUMNS`, `to_array`, `write_f32` and
+/// `to_matrix`.
+///
+/// A vector sends one `HMGET` per view it reads, all in one pipeline (one round trip), and
+/// decodes the replies straight into the struct. Each field names its view; the views' key
+/// layout comes from the struct attribute or from a registry.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> fstore::Result<()> {
+/// use fstore::{FeatureVector, FeatureView, Store};
+///
+/// // Two views, written by a batch job and a streaming job.
+/// #[derive(FeatureView)]
+/// #[feature_view(name = "user_profile", ttl = "1h")]
+/// struct Profile {
+///     age: i64,
+///     segment: String,
+/// }
+///
+/// #[derive(FeatureView)]
+/// #[feature_view(name = "user_risk_profile", ttl = "15m")]
+/// struct Risk {
+///     fraud_score: f64,
+/// }
+///
+/// // What a model reads: features of both views.
+/// #[derive(FeatureVector, Debug, PartialEq)]
+/// struct FraudInputs {
+///     #[fstore(view = "user_profile")]
+///     age: i64,
+///     #[fstore(view = "user_profile", vocab = ["basic", "premium", "vip"])]
+///     segment: String,
+///     #[fstore(view = "user_risk_profile")]
+///     fraud_score: f64,
+///     #[fstore(view = "user_risk_profile", default = 0)]
+///     txn_count_24h: i64,
+/// }
+///
+/// let store = Store::embedded();
+/// Profile { age: 28, segment: "vip".into() }.write(&store, "user_123").await?;
+/// Risk { fraud_score: 0.25 }.write(&store, "user_123").await?;
+///
+/// let before = store.round_trips();
+/// let inputs = FraudInputs::vector(&store, "user_123").await?;
+/// assert_eq!(store.round_trips() - before, 1); // two HMGETs, one pipeline
+/// assert_eq!(inputs.txn_count_24h, 0); // absent: the default
+///
+/// // The model input: numbers as they are, the segment one-hot.
+/// assert_eq!(FraudInputs::WIDTH, 6);
+/// assert_eq!(
+///     FraudInputs::COLUMNS,
+///     [
+///         "user_profile__age",
+///         "user_profile__segment=basic",
+///         "user_profile__segment=premium",
+///         "user_profile__segment=vip",
+///         "user_risk_profile__fraud_score",
+///         "user_risk_profile__txn_count_24h",
+///     ]
+/// );
+/// assert_eq!(inputs.to_array(), [28.0, 0.0, 0.0, 1.0, 0.25, 0.0]);
+///
+/// // Which fields were not stored: what serving code logs to catch training/serving skew.
+/// let (_, report) = FraudInputs::vector_with_report(&store, "user_123").await?;
+/// assert_eq!(report.to_string(), "user_risk_profile.txn_count_24h defaulted");
+///
+/// // Many entities: ids × views HMGETs in one pipeline, then one row-major matrix.
+/// let rows = FraudInputs::vector_batch(&store, ["user_123", "user_123"]).await?;
+/// assert_eq!(FraudInputs::to_matrix(&rows).len(), 2 * FraudInputs::WIDTH);
+/// # Ok(()) }
+/// ```
+///
+/// # Struct attribute: `#[feature_vector(...)]`
+///
+/// Optional.
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `registry` | a `features.toml` path, relative to the crate's `Cargo.toml`: check every field against it (see below) | none: the struct is the schema |
+/// | `max_age(view = duration, ...)` | per view read: a row whose `_updated_at` is older counts as missing (the field gets its default, or `None`, or the read fails); `"30s"`, `"15m"`, `"1h"`, `"7d"` or an integer number of seconds | the registry's `max_age`, else none |
+/// | `namespace` | the key namespace of every view; not with `registry` (it comes from the registry) | `"fs"` |
+/// | `version` | the layout version of every view, at least 1; not with `registry` | `1` |
+///
+/// ```
+/// use fstore::FeatureVector as _;
+///
+/// #[derive(fstore::FeatureVector)]
+/// #[feature_vector(namespace = "risk", version = 2, max_age(user_risk_profile = "10m"))]
+/// struct Scores {
+///     #[fstore(view = "user_risk_profile")]
+///     fraud_score: Option<f64>,
+/// }
+///
+/// let view = &Scores::VIEWS[0];
+/// assert_eq!(view.key_prefix, "risk:v2:user_risk_profile:");
+/// assert_eq!(view.read_fields, ["fraud_score", "_updated_at"]);
+/// assert_eq!(view.max_age_ms, Some(600_000));
+/// ```
+///
+/// # Field attribute: `#[fstore(...)]`
+///
+/// (Not `#[feature(...)]`: that is a built-in attribute of Rust, so a derive cannot use it.)
+///
+/// | key | value | effect |
+/// |---|---|---|
+/// | `view` | a view name | **required**: the view the feature is read from |
+/// | `name` (or `rename`) | a string | the stored feature name, when it differs from the field's; each feature of a view may be read once |
+/// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value used when the feature is absent or its row is stale; not on `Option` or `Vec<f32>` fields |
+/// | `skip` | none | the field is read but left out of the model input (no columns) |
+/// | `vocab` | `["a", "b", ...]`, distinct strings | `String` fields: how the string becomes columns, with `encode` |
+/// | `encode` | `"onehot"` or `"index"` | with a `vocab`: one column per entry, or one column with the entry's position; default `"onehot"` |
+/// | `len` | an integer, at least 1 | `Vec<f32>` fields: the number of columns; a stored list of another length fails to read |
+///
+/// Field types are those of [`FeatureView`](derive@FeatureView): `i64`, `i32`, `u32`, `u64`,
+/// `f64`, `f32`, `bool`, `String`, `Vec<f32>` and `Option` of each. A required (non-`Option`)
+/// field without a default whose value is absent, or whose row is stale, fails the read with
+/// [`Error::MissingFeature`]; an `Option` field reads as `None`.
+///
+/// # Model input
+///
+/// Each field that is not skipped becomes `f32` columns, in field order:
+///
+/// | field | columns | named | `None` |
+/// |---|---|---|---|
+/// | integer, float | 1: the value, cast | `view__feature` | NaN |
+/// | `bool` | 1: 0 or 1 | `view__feature` | NaN |
+/// | `String` with `encode = "onehot"` | one per `vocab` entry: 1 for the value's entry, else 0; an unknown value is all 0 | `view__feature=entry` | all NaN |
+/// | `String` with `encode = "index"` | 1: the value's position in `vocab`; an unknown value is -1 | `view__feature` | NaN |
+/// | `Vec<f32>` with `len` | `len`: the elements | `view__feature[i]` | all NaN |
+///
+/// Columns are named by the stored view and feature names (not the Rust field names), so they
+/// match training data exported from the store; `__` separates the two because both may contain
+/// `_`. A `String` field without a vocabulary and a `Vec<f32>` field without a length are compile
+/// errors unless skipped: they have no fixed number of columns.
+///
+/// ```
+/// #[derive(fstore::FeatureVector)]
+/// struct Ranking {
+///     #[fstore(view = "item_stats")]
+///     price: f64,
+///     #[fstore(view = "item_stats", vocab = ["books", "home"], encode = "index")]
+///     category: Option<String>,
+///     #[fstore(view = "item_stats", len = 2)]
+///     embedding: Vec<f32>,
+///     #[fstore(view = "item_stats", skip)]
+///     title: String,
+/// }
+///
+/// assert_eq!(
+///     Ranking::COLUMNS,
+///     [
+///         "item_stats__price",
+///         "item_stats__category",
+///         "item_stats__embedding[0]",
+///         "item_stats__embedding[1]",
+///     ]
+/// );
+/// let item = Ranking {
+///     price: 9.5,
+///     category: Some("toys".into()),
+///     embedding: vec![0.5, -0.5],
+///     title: "A book".into(),
+/// };
+/// assert_eq!(item.to_array(), [9.5, -1.0, 0.5, -0.5]);
+/// ```
+///
+/// # Checked against a registry
+///
+/// With `registry = "features.toml"`, every field is checked at compile time: its `view` must be
+/// a view of the registry and its feature one of that view's features (`no feature `agee` in
+/// view `user_profile`; did you mean `age`?`), of a matching type (as for
+/// [`FeatureView`](derive@FeatureView)). Namespace and version come from the registry, and so do,
+/// for fields without their own: `default` (not for `Option` fields), `max_age`, `vocab`,
+/// `encode` and `len`. Editing the registry rebuilds the crate.
+///
+/// Where a field gives a setting the registry also has:
+/// - `vocab` and `len` must equal the registry's (it is the schema writers and trainers share;
+///   a different vocabulary or length is a compile error), so repeating them is allowed but not
+///   needed;
+/// - `encode`, `default` and `max_age` override the registry's: they are the model's choices.
+///
+/// ```
+/// #[derive(fstore::FeatureVector, Debug)]
+/// #[feature_vector(registry = "features.toml")]
+/// struct FraudInputs {
+///     #[fstore(view = "user_profile")]
+///     age: i64,
+///     #[fstore(view = "user_profile", name = "lifetime_value")]
+///     ltv: f64,
+///     #[fstore(view = "user_risk_profile")]
+///     fraud_score: f64,
+///     #[fstore(view = "user_risk_profile", default = 0)]
+///     txn_count_24h: i64,
+///     #[fstore(view = "user_activity")]
+///     last_category: Option<String>, // the registry's vocab, index-encoded
+/// }
+///
+/// use fstore::FeatureVector as _;
+/// assert_eq!(FraudInputs::VIEWS[1].max_age_ms, Some(600_000)); // `max_age = "10m"`
+/// assert_eq!(FraudInputs::COLUMNS[4], "user_activity__last_category");
+/// ```
+///
+/// # Generated items
+///
+/// | item | what |
+/// |---|---|
+/// | `T::vector(&store, id) -> Result<T>` | one pipeline of one `HMGET` per view |
+/// | `T::vector_with_report(&store, id) -> Result<(T, Report)>` | the same, plus which fields were stored, defaulted or stale ([`Report`]) |
+/// | `T::vector_batch(&store, ids) -> Result<Vec<T>>` | ids × views `HMGET`s, one pipeline per [`Store::pipeline_chunk_size`] commands; results in input order |
+/// | `T::WIDTH: usize` | the number of columns |
+/// | `T::COLUMNS: [&str; WIDTH]` | the column names |
+/// | `value.to_array() -> [f32; WIDTH]` | the model input of one entity |
+/// | `value.write_f32(&mut [f32])` | the same into `out[..WIDTH]`; panics when `out` is shorter |
+/// | `T::to_matrix(&[T]) -> Vec<f32>` | row-major, `rows.len() × WIDTH` |
+///
+/// Every generated item has a doc comment, so crates that deny `missing_docs` can derive it on
+/// public structs.
+pub use fstore_derive::FeatureVector;
+
 /// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry: the
 /// same code `fstore codegen features.toml` prints. The path is relative to the crate's
 /// `Cargo.toml`; editing the file rebuilds the crate, and an invalid file is a compile error that
@@ -194,5 +416,8 @@ pub use fstore_derive::registry;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use fstore_runtime::{Row, RowWriter};
+    pub use fstore_runtime::vector::{
+        list_columns, vocab_index, vocab_onehot, Column, ListLen, ListValues, VocabValue,
+    };
+    pub use fstore_runtime::{Row, RowWriter, VectorRows, VectorView};
 }

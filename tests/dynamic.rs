@@ -4,7 +4,6 @@
 mod behaviour;
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use behaviour::{key_of, Harness, UserProfile};
@@ -12,8 +11,7 @@ use fstore::registry::Registry;
 use fstore::{Error, Features, Store, Value};
 
 fn registry() -> Registry {
-    Registry::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/features.toml"))
-        .unwrap_or_else(|e| panic!("{e}"))
+    behaviour::root_registry()
 }
 
 fn dynamic(h: &Harness) -> Store {
@@ -403,63 +401,28 @@ async fn feature_vectors_span_views(h: Harness) {
 }
 both!(feature_vector, feature_vectors_span_views);
 
-/// Calls per command since the last `CONFIG RESETSTAT`, e.g. `{"hmget": 3}`.
-async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> BTreeMap<String, u64> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .filter(|(name, _)| name != "info" && name != "config|resetstat")
-        .collect()
-}
-
 #[tokio::test]
 async fn a_feature_vector_is_one_hmget_per_view() {
     let h = Harness::valkey().await;
     let store = dynamic(&h);
     seed_three_views(&h, &store).await;
-    let mut admin = redis::Client::open(h.store_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut admin)
-        .await
-        .unwrap();
+    h.reset_command_stats().await;
     let got = store.get_feature_vector("user_1", &VECTOR).await.unwrap();
     assert_eq!(got.len(), 6);
-    let calls = command_calls(&mut admin).await;
+    let calls = h.command_calls().await;
     assert_eq!(
         calls.into_iter().collect::<Vec<_>>(),
         [("hmget".to_owned(), 3)]
     );
 
     // A dynamic read is one HMGET, a dynamic write one script call, as for typed views.
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut admin)
-        .await
-        .unwrap();
+    h.reset_command_stats().await;
     store.read("user_profile", "user_1", None).await.unwrap();
     store
         .write("user_activity", "user_1", &[("clicks_24h", Value::Int(1))])
         .await
         .unwrap();
-    let calls = command_calls(&mut admin).await;
+    let calls = h.command_calls().await;
     assert_eq!(
         calls.into_iter().collect::<Vec<_>>(),
         [

@@ -70,7 +70,7 @@ async fn killed_server_fails_fast_and_restart_recovers() {
 async fn paused_server_times_out_then_recovers() {
     let h = Harness::valkey_with(|b| b.response_timeout(Duration::from_millis(200))).await;
     UserProfile::sample(1).write(&h.store, "u1").await.unwrap();
-    let mut admin = h_server_conn(&h).await;
+    let mut admin = h.admin().await;
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(1_500)
@@ -89,16 +89,6 @@ async fn paused_server_times_out_then_recovers() {
         UserProfile::read(&h.store, "u1").await.unwrap(),
         Some(UserProfile::sample(1))
     );
-}
-
-async fn h_server_conn(h: &Harness) -> redis::aio::MultiplexedConnection {
-    // A separate connection for admin commands.
-    let url = h.store_url();
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -59,11 +59,7 @@ fn layout_comes_from_the_registry() {
         Scoring::read_command("u").unwrap().to_string(),
         "HMGET fs:v1:user_profile:u age lifetime_value is_premium country _updated_at"
     );
-    let registry = fstore::registry::Registry::from_path(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/features.toml"
-    ))
-    .unwrap();
+    let registry = behaviour::root_registry();
     assert_eq!(features::REGISTRY_FINGERPRINT, registry.fingerprint());
 }
 

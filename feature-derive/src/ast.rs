@@ -1,9 +1,10 @@
-//! The parsed model of a `#[derive(FeatureView)]` struct, keeping the original syntax for spans.
+//! The parsed model of a `#[derive(FeatureView)]` or `#[derive(FeatureVector)]` struct, keeping
+//! the original syntax for spans.
 
 use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
-use crate::attr::{self, FieldAttrs, ViewAttrs};
+use crate::attr::{self, FieldAttrs, VectorAttrs, ViewAttrs};
 use crate::ctxt::Ctxt;
 
 /// The struct being derived.
@@ -57,55 +58,113 @@ impl Scalar {
 pub const SUPPORTED: &str =
     "i64, i32, u32, u64, f64, f32, bool, String, Vec<f32> or an Option of one";
 
+/// Which derive is being expanded: the two share field types, attribute helpers and checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Derive {
+    /// `#[derive(FeatureView)]`.
+    View,
+    /// `#[derive(FeatureVector)]`.
+    Vector,
+}
+
+impl Derive {
+    /// The derive's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Derive::View => "FeatureView",
+            Derive::Vector => "FeatureVector",
+        }
+    }
+
+    /// What the derive makes of a struct, for messages.
+    fn noun(self) -> &'static str {
+        match self {
+            Derive::View => "a feature view",
+            Derive::Vector => "a feature vector",
+        }
+    }
+}
+
 impl<'a> View<'a> {
     /// Parses `input`; errors go to `cx`. `None` when the input is not a struct with named fields.
     pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<View<'a>> {
         let attrs = attr::view_attrs(cx, &input.attrs);
-        if !input.generics.params.is_empty() {
-            cx.error_spanned_by(
-                &input.generics,
-                "`FeatureView` cannot be derived for a generic struct; \
-                 a feature view has one fixed set of typed fields",
-            );
-            // Its fields' types (`T`) would each be one more error about the same mistake.
-            return None;
-        }
-        let fields = match &input.data {
-            Data::Struct(s) => match &s.fields {
-                Fields::Named(named) => &named.named,
-                _ => {
-                    cx.error_spanned_by(
-                        &input.ident,
-                        "`FeatureView` needs a struct with named fields: each field is a feature",
-                    );
-                    return None;
-                }
-            },
-            _ => {
-                cx.error_spanned_by(
-                    &input.ident,
-                    "`FeatureView` can only be derived for a struct with named fields",
-                );
-                return None;
-            }
-        };
-        let fields = fields
-            .iter()
-            .filter_map(|f| {
-                Some(Field {
-                    ident: f.ident.as_ref()?,
-                    ty: &f.ty,
-                    attrs: attr::field_attrs(cx, &f.attrs),
-                    kind: kind_of(&f.ty),
-                })
-            })
-            .collect();
+        let fields = fields(cx, input, Derive::View)?;
         Some(View {
             ident: &input.ident,
             attrs,
             fields,
         })
     }
+}
+
+/// A `#[derive(FeatureVector)]` struct: features of one entity from several views.
+pub struct Vector<'a> {
+    pub ident: &'a Ident,
+    pub attrs: VectorAttrs,
+    pub fields: Vec<Field<'a>>,
+}
+
+impl<'a> Vector<'a> {
+    /// Parses `input`; errors go to `cx`. `None` when the input is not a struct with named fields.
+    pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Vector<'a>> {
+        let attrs = attr::vector_attrs(cx, &input.attrs);
+        let fields = fields(cx, input, Derive::Vector)?;
+        Some(Vector {
+            ident: &input.ident,
+            attrs,
+            fields,
+        })
+    }
+}
+
+/// The named fields of `input`, with their attributes; `None` (and an error) when `input` is not
+/// a non-generic struct with named fields.
+fn fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Vec<Field<'a>>> {
+    let (name, noun) = (derive.name(), derive.noun());
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &input.generics,
+            format!(
+                "`{name}` cannot be derived for a generic struct; \
+                 {noun} has one fixed set of typed fields"
+            ),
+        );
+        // Its fields' types (`T`) would each be one more error about the same mistake.
+        return None;
+    }
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => &named.named,
+            _ => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    format!("`{name}` needs a struct with named fields: each field is a feature"),
+                );
+                return None;
+            }
+        },
+        _ => {
+            cx.error_spanned_by(
+                &input.ident,
+                format!("`{name}` can only be derived for a struct with named fields"),
+            );
+            return None;
+        }
+    };
+    Some(
+        fields
+            .iter()
+            .filter_map(|f| {
+                Some(Field {
+                    ident: f.ident.as_ref()?,
+                    ty: &f.ty,
+                    attrs: attr::field_attrs(cx, &f.attrs, derive),
+                    kind: kind_of(&f.ty),
+                })
+            })
+            .collect(),
+    )
 }
 
 impl Field<'_> {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
-use fstore_registry::{parse_seconds, suggestion, DefaultValue, FeatureType};
+use fstore_registry::{
+    parse_seconds, suggestion, DefaultValue, Feature, FeatureType, Registry, View as RegistryView,
+};
 
 use crate::ast::{Field, Scalar, View, SUPPORTED};
 use crate::ctxt::Ctxt;
@@ -38,18 +40,9 @@ fn check_standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
         .unwrap_or_else(|| snake_case(&view.ident.to_string()));
     let namespace = key_part_attr(cx, view.attrs.namespace.as_ref(), "namespace")
         .unwrap_or_else(|| "fs".to_owned());
-    let version = match &view.attrs.version {
-        Some(lit) => match lit.base10_parse::<u32>() {
-            Ok(v) if v >= 1 => v,
-            _ => {
-                cx.error_spanned_by(lit, "`version` must be a whole number from 1 to 4294967295");
-                1
-            }
-        },
-        None => 1,
-    };
+    let version = version_attr(cx, view.attrs.version.as_ref());
     let ttl_seconds = match &view.attrs.ttl {
-        Some(lit) => ttl_seconds(cx, lit),
+        Some(lit) => duration_seconds(cx, lit, "ttl"),
         // The error already reported on `#[feature_view]` (`tll = "1h"`) is the one to fix.
         None if view.attrs.incomplete => None,
         None => {
@@ -106,14 +99,7 @@ fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> 
         ),
     ] {
         if let Some(tokens) = given {
-            cx.error_spanned_by(
-                tokens,
-                format!(
-                    "`{key}` comes from the registry `{}`; remove it here (change it in the \
-                     registry instead)",
-                    lit.value()
-                ),
-            );
+            given_with_registry(cx, lit, key, tokens);
         }
     }
     let features = check_fields(cx, view);
@@ -128,8 +114,7 @@ fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> 
         .as_ref()
         .map_or_else(|| snake_case(&view.ident.to_string()), syn::LitStr::value);
     let Some(rview) = registry.view(&view_name) else {
-        let help = suggestion(&view_name, registry.views.iter().map(|v| v.name.as_str()));
-        let message = format!("no view `{view_name}` in `{file}`; {help}");
+        let message = unknown_view(&registry, &view_name, &file);
         match &view.attrs.name {
             Some(name) => cx.error_spanned_by(name, message),
             None => cx.error_spanned_by(
@@ -143,40 +128,12 @@ fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> 
     for (field, feature) in view.fields.iter().zip(&features) {
         let (_, span) = field.feature_name();
         let Some(rfeature) = rview.feature(feature) else {
-            let help = suggestion(feature, rview.feature_names());
-            cx.push(syn::Error::new(
-                span,
-                format!("no feature `{feature}` in view `{view_name}`; {help}"),
-            ));
+            cx.push(syn::Error::new(span, unknown_feature(rview, feature)));
             registry_defaults.push(None);
             continue;
         };
-        if let Some(kind) = field.kind {
-            if !type_matches(rfeature.ty, kind.scalar) {
-                let types = rfeature.ty.rust_types();
-                let expected = if types.len() == 1 {
-                    format!("{} or an Option of it", types[0])
-                } else {
-                    format!("{} or an Option of one", types.join(", "))
-                };
-                cx.error_spanned_by(
-                    field.ty,
-                    format!(
-                        "`{feature}` is `{}` in {file}:{} — expected {expected}",
-                        rfeature.ty.name(),
-                        rfeature.location.line
-                    ),
-                );
-            }
-        }
-        let own_default = field.attrs.default.is_some();
-        let optional = field.kind.is_some_and(|k| k.optional);
-        registry_defaults.push(
-            rfeature
-                .default
-                .clone()
-                .filter(|_| !own_default && !optional),
-        );
+        check_type(cx, field, rfeature, &file);
+        registry_defaults.push(registry_default(field, rfeature));
     }
     Some(Checked {
         view: view_name,
@@ -187,6 +144,72 @@ fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> 
         registry_defaults,
         registry_path: Some(absolute),
     })
+}
+
+/// The error for a `#[fstore(...)]`/struct setting that the registry `lit` already fixes.
+pub fn given_with_registry(
+    cx: &mut Ctxt,
+    lit: &syn::LitStr,
+    key: &str,
+    tokens: impl quote::ToTokens,
+) {
+    cx.error_spanned_by(
+        tokens,
+        format!(
+            "`{key}` comes from the registry `{}`; remove it here (change it in the \
+             registry instead)",
+            lit.value()
+        ),
+    );
+}
+
+/// "no view `x` in `file`; did you mean `y`?"
+pub fn unknown_view(registry: &Registry, name: &str, file: &str) -> String {
+    let help = suggestion(name, registry.views.iter().map(|v| v.name.as_str()));
+    format!("no view `{name}` in `{file}`; {help}")
+}
+
+/// "no feature `x` in view `v`; did you mean `y`?"
+pub fn unknown_feature(view: &RegistryView, feature: &str) -> String {
+    let help = suggestion(feature, view.feature_names());
+    format!("no feature `{feature}` in view `{}`; {help}", view.name)
+}
+
+/// Checks that `field` can hold `rfeature` (an error on the field's type if not); `false` on a
+/// mismatch. A field of an unsupported type passes: it has its own error.
+pub fn check_type(cx: &mut Ctxt, field: &Field<'_>, rfeature: &Feature, file: &str) -> bool {
+    let Some(kind) = field.kind else {
+        return true;
+    };
+    if type_matches(rfeature.ty, kind.scalar) {
+        return true;
+    }
+    let types = rfeature.ty.rust_types();
+    let expected = if types.len() == 1 {
+        format!("{} or an Option of it", types[0])
+    } else {
+        format!("{} or an Option of one", types.join(", "))
+    };
+    cx.error_spanned_by(
+        field.ty,
+        format!(
+            "`{}` is `{}` in {file}:{} — expected {expected}",
+            rfeature.name,
+            rfeature.ty.name(),
+            rfeature.location.line
+        ),
+    );
+    false
+}
+
+/// The registry's default of `rfeature`, where `field` has none of its own and is not an `Option`.
+pub fn registry_default(field: &Field<'_>, rfeature: &Feature) -> Option<DefaultValue> {
+    let own_default = field.attrs.default.is_some();
+    let optional = field.kind.is_some_and(|k| k.optional);
+    rfeature
+        .default
+        .clone()
+        .filter(|_| !own_default && !optional)
 }
 
 /// Whether a field of type `scalar` can hold a registry feature of type `ty`.
@@ -206,12 +229,7 @@ fn check_fields(cx: &mut Ctxt, view: &View<'_>) -> Vec<String> {
     let mut features = Vec::with_capacity(view.fields.len());
     for field in &view.fields {
         let (feature, span) = field.feature_name();
-        if let Err(why) = feature_name(&feature) {
-            cx.push(syn::Error::new(
-                span,
-                format!("invalid feature name {feature:?}: {why}"),
-            ));
-        }
+        check_feature_name(cx, &feature, span);
         if let Some(first) = seen.insert(feature.clone(), field.ident) {
             cx.push(syn::Error::new(
                 span,
@@ -226,8 +244,32 @@ fn check_fields(cx: &mut Ctxt, view: &View<'_>) -> Vec<String> {
     features
 }
 
+/// Checks a stored feature name; the error goes on `span`.
+pub fn check_feature_name(cx: &mut Ctxt, feature: &str, span: proc_macro2::Span) {
+    if let Err(why) = feature_name(feature) {
+        cx.push(syn::Error::new(
+            span,
+            format!("invalid feature name {feature:?}: {why}"),
+        ));
+    }
+}
+
+/// `version = N`, checked (1 when absent or wrong).
+pub fn version_attr(cx: &mut Ctxt, lit: Option<&syn::LitInt>) -> u32 {
+    match lit {
+        Some(lit) => match lit.base10_parse::<u32>() {
+            Ok(v) if v >= 1 => v,
+            _ => {
+                cx.error_spanned_by(lit, "`version` must be a whole number from 1 to 4294967295");
+                1
+            }
+        },
+        None => 1,
+    }
+}
+
 /// The value of a name attribute that becomes part of every key, checked.
-fn key_part_attr(cx: &mut Ctxt, lit: Option<&syn::LitStr>, what: &str) -> Option<String> {
+pub fn key_part_attr(cx: &mut Ctxt, lit: Option<&syn::LitStr>, what: &str) -> Option<String> {
     let value = lit?.value();
     if let Err(why) = key_part(&value) {
         cx.error_spanned_by(lit, format!("invalid {what} {value:?}: {why}"));
@@ -235,24 +277,26 @@ fn key_part_attr(cx: &mut Ctxt, lit: Option<&syn::LitStr>, what: &str) -> Option
     Some(value)
 }
 
-fn ttl_seconds(cx: &mut Ctxt, lit: &Lit) -> Option<u64> {
+/// A duration setting (`ttl`, `max_age`) in seconds: a duration string or an integer number of
+/// seconds; errors on `lit`.
+pub fn duration_seconds(cx: &mut Ctxt, lit: &Lit, key: &str) -> Option<u64> {
     let parsed = match lit {
         Lit::Str(s) => parse_seconds(&s.value()),
         Lit::Int(i) => match i.base10_parse::<u64>() {
-            Ok(0) | Err(_) => {
-                Err("`ttl` in seconds must be a whole number of at least 1".to_owned())
-            }
+            Ok(0) | Err(_) => Err(format!(
+                "`{key}` in seconds must be a whole number of at least 1"
+            )),
             Ok(n) => Ok(n),
         },
-        _ => Err(
-            "`ttl` must be a duration string such as \"1h\" or an integer number of seconds"
-                .to_owned(),
-        ),
+        _ => Err(format!(
+            "`{key}` must be a duration string such as \"1h\" or an integer number of seconds"
+        )),
     };
     parsed.map_err(|why| cx.error_spanned_by(lit, why)).ok()
 }
 
-fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
+/// Checks one field on its own: a supported type, and a `default` that fits it.
+pub fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
     let Some(kind) = field.kind else {
         let ty = field.ty;
         let shown = type_text(ty);
@@ -353,7 +397,7 @@ fn literal(expr: &Expr) -> Option<(&Lit, bool)> {
 }
 
 /// `ty` as written, without the spaces `TokenStream::to_string` puts around punctuation.
-fn type_text(ty: &syn::Type) -> String {
+pub fn type_text(ty: &syn::Type) -> String {
     let raw = quote::quote!(#ty).to_string();
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
@@ -373,7 +417,7 @@ fn type_text(ty: &syn::Type) -> String {
 }
 
 /// A view name or namespace: one `:`-free part of the key.
-fn key_part(value: &str) -> Result<(), &'static str> {
+pub fn key_part(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
         return Err("it is empty");
     }

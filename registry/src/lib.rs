@@ -102,6 +102,8 @@ pub struct View {
     pub ttl_text: String,
     /// Its description, if any.
     pub description: Option<String>,
+    /// `max_age`: feature vectors treat rows older than this many seconds as missing.
+    pub max_age_seconds: Option<u64>,
     /// The features, in file order.
     pub features: Vec<Feature>,
     /// Where the view's table starts.
@@ -124,6 +126,10 @@ pub struct Feature {
     pub optional: bool,
     /// The declared length of a `float_list`.
     pub len: Option<usize>,
+    /// The vocabulary of a `string` feature, for model input.
+    pub vocab: Option<Vec<String>>,
+    /// How a `string` feature with a `vocab` becomes model input (default one-hot).
+    pub encode: Option<Encode>,
     /// Where the feature is defined (its key).
     pub location: Location,
 }
@@ -192,6 +198,15 @@ impl FeatureType {
     }
 }
 
+/// How a string feature with a vocabulary becomes model input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encode {
+    /// `encode = "onehot"`: one column per vocabulary entry; unknown → all zero.
+    OneHot,
+    /// `encode = "index"`: one column, the entry's position; unknown → -1.
+    Index,
+}
+
 /// A feature's default value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DefaultValue {
@@ -255,11 +270,15 @@ impl Registry {
         let mut views: Vec<&View> = self.views.iter().collect();
         views.sort_by(|a, b| a.name.cmp(&b.name));
         for v in views {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "view {:?} entity={:?} ttl={}",
                 v.name, v.entity, v.ttl_seconds
             );
+            if let Some(max_age) = v.max_age_seconds {
+                let _ = write!(out, " max_age={max_age}");
+            }
+            out.push('\n');
             for f in &v.features {
                 let _ = write!(out, "  feature {:?} type={}", f.name, f.ty.name());
                 if f.optional {
@@ -267,6 +286,9 @@ impl Registry {
                 }
                 if let Some(len) = f.len {
                     let _ = write!(out, " len={len}");
+                }
+                if let Some(vocab) = &f.vocab {
+                    let _ = write!(out, " vocab={vocab:?} encode={:?}", f.encode);
                 }
                 match &f.default {
                     None => {}

@@ -7,8 +7,8 @@ use toml::Spanned;
 
 use crate::names::{did_you_mean, identifier_problem, pascal_case, suggestion};
 use crate::{
-    parse_seconds, DefaultValue, Diagnostic, Entity, Errors, Feature, FeatureType, Location,
-    Registry, View,
+    parse_seconds, DefaultValue, Diagnostic, Encode, Entity, Errors, Feature, FeatureType,
+    Location, Registry, View,
 };
 
 type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
@@ -17,8 +17,16 @@ type Val<'i> = Spanned<DeValue<'i>>;
 const TOP_KEYS: [&str; 3] = ["store", "entities", "views"];
 const STORE_KEYS: [&str; 2] = ["namespace", "version"];
 const ENTITY_KEYS: [&str; 1] = ["description"];
-const VIEW_KEYS: [&str; 4] = ["entity", "ttl", "description", "features"];
-const FEATURE_KEYS: [&str; 5] = ["type", "description", "default", "len", "optional"];
+const VIEW_KEYS: [&str; 5] = ["entity", "ttl", "description", "features", "max_age"];
+const FEATURE_KEYS: [&str; 7] = [
+    "type",
+    "description",
+    "default",
+    "len",
+    "optional",
+    "vocab",
+    "encode",
+];
 
 struct Cx<'s> {
     source: &'s str,
@@ -309,6 +317,7 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
             }
         };
         let description = get(t, "description").and_then(|(_, v)| cx.string(v, "`description`"));
+        let max_age_seconds = get(t, "max_age").and_then(|(_, v)| duration(cx, v, "max_age"));
         let features = match get(t, "features") {
             Some((fkey, v)) => {
                 match cx.table(v, &format!("`features` of view `{name}`")) {
@@ -338,6 +347,7 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
                 ttl_seconds,
                 ttl_text,
                 description,
+                max_age_seconds,
                 features,
                 location: cx.location(key.span()),
             });
@@ -347,14 +357,21 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
 }
 
 fn ttl(cx: &mut Cx<'_>, value: &Val<'_>) -> Option<u64> {
+    duration(cx, value, "ttl")
+}
+
+/// A duration setting (`ttl`, `max_age`): a duration string or a number of seconds.
+fn duration(cx: &mut Cx<'_>, value: &Val<'_>, key: &str) -> Option<u64> {
     let parsed = match value.get_ref() {
         DeValue::String(s) => parse_seconds(s),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) if n >= 1 => Ok(n.unsigned_abs()),
-            _ => Err("`ttl` in seconds must be a whole number of at least 1".to_owned()),
+            _ => Err(format!(
+                "`{key}` in seconds must be a whole number of at least 1"
+            )),
         },
         other => Err(format!(
-            "`ttl` must be a duration string such as \"1h\" or a number of seconds, found {}",
+            "`{key}` must be a duration string such as \"1h\" or a number of seconds, found {}",
             other.type_str()
         )),
     };
@@ -420,6 +437,8 @@ fn features(cx: &mut Cx<'_>, table: &DeTable<'_>, view: &str) -> Vec<Feature> {
             default: None,
             optional: false,
             len: None,
+            vocab: None,
+            encode: None,
             location: cx.location(key.span()),
         };
         if let Some(t) = table {
@@ -439,6 +458,28 @@ fn features(cx: &mut Cx<'_>, table: &DeTable<'_>, view: &str) -> Vec<Feature> {
             }
             if let (Some(ty), Some((_, v))) = (ty, get(t, "len")) {
                 feature.len = len(cx, v, ty, &what);
+            }
+            if let (Some(ty), Some((_, v))) = (ty, get(t, "vocab")) {
+                feature.vocab = vocab(cx, v, ty, &what);
+            }
+            if let Some((_, v)) = get(t, "encode") {
+                match (cx.string(v, "`encode`").as_deref(), &feature.vocab) {
+                    (None, _) => {}
+                    (Some(_), None) if get(t, "vocab").is_none() => cx.error(
+                        v.span(),
+                        format!("`encode` needs a `vocab` on {what}; add `vocab = [\"...\", ...]`"),
+                    ),
+                    (Some(_), None) => {}
+                    (Some("onehot"), Some(_)) => feature.encode = Some(Encode::OneHot),
+                    (Some("index"), Some(_)) => feature.encode = Some(Encode::Index),
+                    (Some(other), Some(_)) => {
+                        let help = suggestion(other, ["onehot", "index"]);
+                        cx.error(v.span(), format!("unknown `encode` `{other}`; {help}"));
+                    }
+                }
+            }
+            if feature.vocab.is_some() && feature.encode.is_none() {
+                feature.encode = Some(Encode::OneHot);
             }
             if let (Some(ty), Some((dkey, v))) = (ty, get(t, "default")) {
                 feature.default = default(cx, v, ty, &what);
@@ -501,6 +542,57 @@ fn len(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Option<
             None
         }
     }
+}
+
+/// A `vocab`: distinct strings, for a `string` feature.
+fn vocab(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Option<Vec<String>> {
+    if ty != FeatureType::String {
+        cx.error(
+            value.span(),
+            format!(
+                "`vocab` is only for `string` features, and {what} is `{}`; remove it",
+                ty.name()
+            ),
+        );
+        return None;
+    }
+    let DeValue::Array(items) = value.get_ref() else {
+        cx.error(
+            value.span(),
+            format!(
+                "`vocab` must be an array of strings, found {}",
+                value.get_ref().type_str()
+            ),
+        );
+        return None;
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in items.iter() {
+        match item.get_ref() {
+            DeValue::String(s) if out.iter().any(|o| o == s.as_ref()) => {
+                cx.error(
+                    item.span(),
+                    format!("`{s}` is in the `vocab` of {what} twice"),
+                );
+            }
+            DeValue::String(s) => out.push(s.to_string()),
+            other => cx.error(
+                item.span(),
+                format!(
+                    "`vocab` entries must be strings, found {}",
+                    other.type_str()
+                ),
+            ),
+        }
+    }
+    if out.is_empty() && items.iter().next().is_none() {
+        cx.error(
+            value.span(),
+            format!("the `vocab` of {what} is empty; list its values"),
+        );
+        return None;
+    }
+    Some(out)
 }
 
 fn default(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Option<DefaultValue> {

@@ -188,7 +188,7 @@ fn unknown_key_in_view_lists_valid_keys() {
             "entity = \"user\"\nttl = \"1h\"\ncolour = 1\nfeatures = { x = \"int\" }\n"
         )),
         "features.toml:5:1: unknown key `colour` in view `profile`; \
-         expected one of `entity`, `ttl`, `description`, `features`"
+         expected one of `entity`, `ttl`, `description`, `features`, `max_age`"
     );
 }
 
@@ -216,7 +216,7 @@ fn unknown_key_in_feature_lists_valid_keys() {
     assert_eq!(
         errors(&with_features("x = { type = \"int\", kind = 1 }\n")),
         "features.toml:6:21: unknown key `kind` in feature `x` of view `profile`; \
-         expected one of `type`, `description`, `default`, `len`, `optional`"
+         expected one of `type`, `description`, `default`, `len`, `optional`, `vocab`, `encode`"
     );
 }
 
@@ -228,7 +228,7 @@ fn unknown_key_in_feature_header_table() {
             "[views.profile.features.x]\ntype = \"int\"\ncolour = 1\n"
         )),
         "features.toml:8:1: unknown key `colour` in feature `x` of view `profile`; \
-         expected one of `type`, `description`, `default`, `len`, `optional`"
+         expected one of `type`, `description`, `default`, `len`, `optional`, `vocab`, `encode`"
     );
 }
 

@@ -71,7 +71,7 @@ use fstore_registry::{
 };
 use redis::Value as Reply;
 
-use crate::ops::{check_reply_count, check_write, hmget_values, now_ms};
+use crate::ops::{check_reply_count, check_write, execute_each, hmget_values, now_ms};
 use crate::plan::{Command, RowWriter, UPDATED_AT};
 use crate::{EntityId, Error, Result, Row, Store};
 
@@ -833,15 +833,10 @@ async fn read_chunk(
     names: &Arc<[String]>,
     out: &mut Vec<Option<Features>>,
 ) -> Result<()> {
-    if cmds.is_empty() {
-        return Ok(());
-    }
-    let replies = store.execute(cmds).await?;
-    check_reply_count(cmds, &replies)?;
-    for (cmd, reply) in cmds.iter().zip(&replies) {
-        out.push(plan.decode_entity(cmd, Some(reply), names)?);
-    }
-    Ok(())
+    execute_each(store, cmds, out, |cmd, reply| {
+        plan.decode_entity(cmd, Some(reply), names)
+    })
+    .await
 }
 
 /// The registry of `store`, or the error that says how to attach one.

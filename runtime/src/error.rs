@@ -36,6 +36,24 @@ pub enum Error {
         field: String,
     },
 
+    /// A feature vector field with no usable value: the entity's row of that view is absent or
+    /// stale, or lacks the feature, and the field has no default and is not an `Option`.
+    #[error(
+        "entity `{entity}` has no {}value for feature `{feature}` of view `{view}`; make the field \
+         an `Option` or give it a default (in the attribute or in features.toml)",
+        if *stale { "fresh " } else { "" }
+    )]
+    MissingFeature {
+        /// The entity id.
+        entity: String,
+        /// The view.
+        view: String,
+        /// The feature.
+        feature: String,
+        /// The view's row was present but older than its `max_age`.
+        stale: bool,
+    },
+
     /// A stored value that does not parse as the declared type.
     #[error("cannot decode feature `{field}` of `{key}` as {expected}: {reason}; found {found}")]
     Decode {

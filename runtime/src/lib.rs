@@ -21,6 +21,7 @@ mod error;
 pub mod ops;
 pub mod plan;
 mod store;
+pub mod vector;
 mod view;
 
 pub use codec::FeatureValue;
@@ -32,6 +33,7 @@ pub use plan::{Command, Fields, RowWriter, WriteCommand};
 pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
 };
+pub use vector::{FeatureVector, FieldReport, Report, Source, VectorRows, VectorView};
 pub use view::{FeatureView, Row};
 
 /// The `features.toml` registry (the `fstore-registry` crate): [`Registry`](registry::Registry),

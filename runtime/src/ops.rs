@@ -55,13 +55,26 @@ async fn read_chunk<T: FeatureView>(
     cmds: &[Command],
     out: &mut Vec<Option<T>>,
 ) -> Result<()> {
+    execute_each(store, cmds, out, |cmd, reply| {
+        decode_reply::<T>(cmd, Some(reply))
+    })
+    .await
+}
+
+/// Executes `cmds` in one pipeline (nothing when empty) and appends `decode` of each reply.
+pub(crate) async fn execute_each<T>(
+    store: &Store,
+    cmds: &[Command],
+    out: &mut Vec<T>,
+    mut decode: impl FnMut(&Command, &Value) -> Result<T>,
+) -> Result<()> {
     if cmds.is_empty() {
         return Ok(());
     }
     let replies = store.execute(cmds).await?;
     check_reply_count(cmds, &replies)?;
     for (cmd, reply) in cmds.iter().zip(&replies) {
-        out.push(decode_reply::<T>(cmd, Some(reply))?);
+        out.push(decode(cmd, reply)?);
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `Store`: a handle on a backend (Valkey/Redis or embedded) that executes plans.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ struct Inner {
     backend: Backend,
     response_timeout: Duration,
     chunk: usize,
+    /// Pipelines executed, for [`Store::round_trips`].
+    round_trips: AtomicU64,
 }
 
 enum Backend {
@@ -104,6 +107,7 @@ impl Store {
                 backend: Backend::Embedded(Embedded::new()),
                 response_timeout: DEFAULT_RESPONSE_TIMEOUT,
                 chunk: DEFAULT_PIPELINE_CHUNK,
+                round_trips: AtomicU64::new(0),
             }),
             registry: None,
         }
@@ -159,6 +163,19 @@ impl Store {
         self.registry.as_deref()
     }
 
+    /// The store the environment variable `var` names: a server when it holds a URL, else the
+    /// embedded backend (unset or empty). Handy for programs that run against Valkey in
+    /// production and in-process in development: `Store::from_env("VALKEY_URL")`.
+    ///
+    /// # Errors
+    /// As [`Store::connect`], when `var` holds a URL.
+    pub async fn from_env(var: &str) -> Result<Store> {
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Store::connect(&url).await,
+            _ => Ok(Store::embedded()),
+        }
+    }
+
     /// The embedded backend's raw data, when this store runs on it.
     pub fn as_embedded(&self) -> Option<&Embedded> {
         match &self.inner.backend {
@@ -180,6 +197,13 @@ impl Store {
         self.inner.chunk
     }
 
+    /// How many pipelines (round trips) this store and its clones have sent so far: one per
+    /// [`execute`](Self::execute) with commands, whatever the backend. A write script reloaded
+    /// after a server restart is not counted. For tests and metrics.
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
     /// The deadline of one round trip.
     pub fn response_timeout(&self) -> Duration {
         self.inner.response_timeout
@@ -198,6 +222,7 @@ impl Store {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner.backend {
             Backend::Embedded(db) => Ok(db.execute(commands)),
             Backend::Server { conn, addr } => {
@@ -379,6 +404,7 @@ impl StoreBuilder {
                 backend: Backend::Server { conn, addr },
                 response_timeout: self.response_timeout,
                 chunk: self.chunk,
+                round_trips: AtomicU64::new(0),
             }),
             registry: None,
         })

@@ -4,6 +4,7 @@
 //!
 //! `both!(name, body)` defines `name::valkey` and `name::embedded`, each calling `body(harness)`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fstore::{FeatureView, Store};
@@ -193,4 +194,55 @@ impl Harness {
     pub fn store_url(&self) -> String {
         self.server.as_ref().expect("a valkey harness").url()
     }
+
+    /// A separate connection for admin commands (valkey harness only).
+    pub async fn admin(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.store_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// `CONFIG RESETSTAT`: start counting commands afresh (valkey harness only).
+    pub async fn reset_command_stats(&self) {
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut self.admin().await)
+            .await
+            .unwrap();
+    }
+
+    /// Calls per command since the last reset, from `INFO commandstats` (which also counts the
+    /// commands a script runs), without the admin connections' own `INFO`, `CONFIG RESETSTAT` and
+    /// `CLIENT SETINFO`:
+    /// e.g. `{"hmget": 3, "evalsha": 1}`.
+    pub async fn command_calls(&self) -> BTreeMap<String, u64> {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut self.admin().await)
+            .await
+            .unwrap();
+        info.lines()
+            .filter_map(|line| {
+                let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = stats
+                    .strip_prefix("calls=")?
+                    .split(',')
+                    .next()?
+                    .parse()
+                    .ok()?;
+                Some((name.to_owned(), calls))
+            })
+            .filter(|(name, _)| {
+                name != "info" && name != "config|resetstat" && !name.starts_with("client|")
+            })
+            .collect()
+    }
+}
+
+/// The repository's features.toml.
+pub fn root_registry() -> fstore::registry::Registry {
+    fstore::registry::Registry::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/features.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,0 +1,570 @@
+//! Multi-view feature vectors: what `#[derive(FeatureVector)]` implements, and its model input.
+//!
+//! A feature vector gathers features of one entity from several views, one `HMGET` per view,
+//! all in one pipeline, and turns them into a fixed-width `f32` row for a model.
+
+use std::fmt;
+
+use redis::Value;
+
+use crate::ops::{check_reply_count, hmget_values, now_ms};
+use crate::plan::Command;
+use crate::view::Row;
+use crate::{EntityId, Error, FeatureValue, Result, Store};
+
+/// One view a vector reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VectorView {
+    /// The view's name.
+    pub name: &'static str,
+    /// `{namespace}:v{version}:{view}:`.
+    pub key_prefix: &'static str,
+    /// The features read from it, then `_updated_at`.
+    pub read_fields: &'static [&'static str],
+    /// Rows whose `_updated_at` is older than this many milliseconds count as missing.
+    pub max_age_ms: Option<u64>,
+}
+
+/// A struct whose fields are features of one entity from several views: implemented by
+/// `#[derive(FeatureVector)]`, which also adds `vector`, `vector_batch`, `vector_with_report`,
+/// `WIDTH`, `COLUMNS`, `to_array`, `write_f32` and `to_matrix`.
+pub trait FeatureVector: Sized {
+    /// The views read, each once, in order of first use.
+    const VIEWS: &'static [VectorView];
+    /// The number of `f32` columns of the model input.
+    const WIDTH: usize;
+
+    /// Builds the vector from one row per view of [`VIEWS`](Self::VIEWS).
+    ///
+    /// # Errors
+    /// [`Error::MissingFeature`], [`Error::Decode`].
+    fn decode(rows: &mut VectorRows<'_>) -> Result<Self>;
+
+    /// Writes the model input into `out[..WIDTH]`.
+    ///
+    /// # Panics
+    /// When `out` is shorter than [`WIDTH`](Self::WIDTH).
+    fn write_f32(&self, out: &mut [f32]);
+}
+
+/// How one field of a vector got its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// Read from the store.
+    Stored,
+    /// Absent from the store (or its row was stale): the default was used.
+    Defaulted,
+    /// Absent from the store (or its row was stale), no default: `None`.
+    Null,
+}
+
+/// The provenance of one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldReport {
+    /// The view the field reads from.
+    pub view: &'static str,
+    /// The stored feature name.
+    pub feature: &'static str,
+    /// Where the value came from.
+    pub source: Source,
+    /// The view's row was older than its `max_age` (so the stored value was not used).
+    pub stale: bool,
+}
+
+/// Which fields of a vector were stored, defaulted or stale: what serving code logs to catch
+/// training/serving skew.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    fields: Vec<FieldReport>,
+}
+
+impl Report {
+    /// Every field, in field order.
+    pub fn fields(&self) -> &[FieldReport] {
+        &self.fields
+    }
+
+    /// The fields that did not come from the store (defaulted or `None`).
+    pub fn not_stored(&self) -> impl Iterator<Item = &FieldReport> {
+        self.fields.iter().filter(|f| f.source != Source::Stored)
+    }
+
+    /// The fields whose row was stale.
+    pub fn stale(&self) -> impl Iterator<Item = &FieldReport> {
+        self.fields.iter().filter(|f| f.stale)
+    }
+
+    /// `true` when every field came from a fresh stored value.
+    pub fn is_clean(&self) -> bool {
+        self.fields
+            .iter()
+            .all(|f| f.source == Source::Stored && !f.stale)
+    }
+}
+
+impl fmt::Display for Report {
+    /// `all 5 stored`, or the fields that were not: `user_risk_profile.txn_count_24h defaulted (stale)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_clean() {
+            return write!(f, "all {} stored", self.fields.len());
+        }
+        let mut first = true;
+        for field in self
+            .fields
+            .iter()
+            .filter(|x| x.source != Source::Stored || x.stale)
+        {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            let what = match field.source {
+                Source::Stored => "stored",
+                Source::Defaulted => "defaulted",
+                Source::Null => "null",
+            };
+            write!(f, "{}.{} {what}", field.view, field.feature)?;
+            if field.stale {
+                f.write_str(" (stale)")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rows of one entity, one per view; generated `decode` methods take their fields from it.
+#[derive(Debug)]
+pub struct VectorRows<'a> {
+    entity: &'a str,
+    views: &'static [VectorView],
+    rows: Vec<Row<'a>>,
+    /// Per view: present, stale.
+    state: Vec<(bool, bool)>,
+    report: Option<&'a mut Report>,
+}
+
+impl<'a> VectorRows<'a> {
+    fn new(
+        entity: &'a str,
+        views: &'static [VectorView],
+        rows: Vec<Row<'a>>,
+        now_ms: u64,
+        report: Option<&'a mut Report>,
+    ) -> Self {
+        let state = rows
+            .iter()
+            .zip(views)
+            .map(|(row, view)| {
+                let present = !row.is_absent();
+                let stale = present
+                    && view.max_age_ms.is_some_and(|max| {
+                        // A row without `_updated_at` cannot show that it is fresh.
+                        row.updated_at_ms()
+                            .is_none_or(|at| now_ms.saturating_sub(at) > max)
+                    });
+                (present, stale)
+            })
+            .collect();
+        VectorRows {
+            entity,
+            views,
+            rows,
+            state,
+            report,
+        }
+    }
+
+    /// Feature `index` of view `view`, decoded as `T`: the stored value when the view's row is
+    /// present and fresh; else `default()`; else `None` for an `Option`; else
+    /// [`Error::MissingFeature`].
+    ///
+    /// # Errors
+    /// [`Error::MissingFeature`]; [`Error::Decode`] for a malformed stored value.
+    pub fn get<T: FeatureValue>(
+        &mut self,
+        view: usize,
+        index: usize,
+        default: Option<fn() -> T>,
+    ) -> Result<T> {
+        let (present, stale) = self.state.get(view).copied().unwrap_or((false, false));
+        let row = self.rows.get(view);
+        if let (true, false, Some(row)) = (present, stale, row) {
+            if row.raw(index)?.is_some() {
+                let value = row.get::<T>(index)?;
+                self.record(view, index, Source::Stored, false);
+                return Ok(value);
+            }
+        }
+        if let Some(default) = default {
+            self.record(view, index, Source::Defaulted, stale);
+            return Ok(default());
+        }
+        if let Some(none) = T::absent() {
+            self.record(view, index, Source::Null, stale);
+            return Ok(none);
+        }
+        let v = self.views.get(view);
+        Err(Error::MissingFeature {
+            entity: self.entity.to_owned(),
+            view: v.map_or("?", |v| v.name).to_owned(),
+            feature: v
+                .and_then(|v| v.read_fields.get(index))
+                .map_or("?", |f| f)
+                .to_owned(),
+            stale,
+        })
+    }
+
+    /// [`get`](Self::get) for a `float_list` feature of declared length `len`.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), and [`Error::Decode`] when the stored list has another length.
+    pub fn get_list<T: FeatureValue + ListLen>(
+        &mut self,
+        view: usize,
+        index: usize,
+        len: usize,
+    ) -> Result<T> {
+        let value = self.get::<T>(view, index, None)?;
+        match value.list_len() {
+            Some(n) if n != len => {
+                let v = &self.views[view.min(self.views.len() - 1)];
+                Err(Error::Decode {
+                    key: format!("{}{}", v.key_prefix, self.entity),
+                    field: v.read_fields.get(index).copied().unwrap_or("?").to_owned(),
+                    expected: T::EXPECTED,
+                    reason: format!("expected {len} floats, the declared `len`"),
+                    found: format!("{n} floats"),
+                })
+            }
+            _ => Ok(value),
+        }
+    }
+
+    fn record(&mut self, view: usize, index: usize, source: Source, stale: bool) {
+        if let (Some(report), Some(v)) = (self.report.as_deref_mut(), self.views.get(view)) {
+            report.fields.push(FieldReport {
+                view: v.name,
+                feature: v.read_fields.get(index).copied().unwrap_or("?"),
+                source,
+                stale,
+            });
+        }
+    }
+}
+
+/// The length of a `Vec<f32>` or `Option<Vec<f32>>` value (`None` for `None`).
+#[doc(hidden)]
+pub trait ListLen {
+    fn list_len(&self) -> Option<usize>;
+}
+
+impl ListLen for Vec<f32> {
+    fn list_len(&self) -> Option<usize> {
+        Some(self.len())
+    }
+}
+
+impl ListLen for Option<Vec<f32>> {
+    fn list_len(&self) -> Option<usize> {
+        self.as_ref().map(Vec::len)
+    }
+}
+
+// ---- model input -----------------------------------------------------------------------------
+
+/// A field value as one `f32` column: numbers cast, `bool` → 0/1, `None` → NaN.
+#[doc(hidden)]
+pub trait Column {
+    fn column(&self) -> f32;
+}
+
+macro_rules! column_as {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            fn column(&self) -> f32 {
+                *self as f32
+            }
+        }
+    )*};
+}
+column_as!(i64, i32, u32, u64, f64, f32);
+
+impl Column for bool {
+    fn column(&self) -> f32 {
+        if *self {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn column(&self) -> f32 {
+        self.as_ref().map_or(f32::NAN, Column::column)
+    }
+}
+
+/// A string as its vocabulary position (unknown → -1, `None` → NaN).
+#[doc(hidden)]
+pub trait VocabValue {
+    fn vocab_str(&self) -> Option<&str>;
+}
+
+impl VocabValue for String {
+    fn vocab_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl VocabValue for Option<String> {
+    fn vocab_str(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+/// `vocab` position of `value` as `f32`: -1 when unknown, NaN when `None`.
+#[doc(hidden)]
+pub fn vocab_index<T: VocabValue>(value: &T, vocab: &[&str]) -> f32 {
+    match value.vocab_str() {
+        None => f32::NAN,
+        Some(s) => vocab
+            .iter()
+            .position(|v| *v == s)
+            .map_or(-1.0, |i| i as f32),
+    }
+}
+
+/// One-hot columns of `value` over `vocab` into `out` (`out.len() == vocab.len()`): all zero when
+/// unknown, all NaN when `None`.
+#[doc(hidden)]
+pub fn vocab_onehot<T: VocabValue>(value: &T, vocab: &[&str], out: &mut [f32]) {
+    match value.vocab_str() {
+        None => out.fill(f32::NAN),
+        Some(s) => {
+            for (slot, v) in out.iter_mut().zip(vocab) {
+                *slot = if *v == s { 1.0 } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// A list as its columns (`out.len()` of them): `None` → NaN.
+#[doc(hidden)]
+pub fn list_columns<T: ListValues>(value: &T, out: &mut [f32]) {
+    match value.list_values() {
+        None => out.fill(f32::NAN),
+        Some(values) => {
+            for (slot, v) in out
+                .iter_mut()
+                .zip(values.iter().chain(std::iter::repeat(&f32::NAN)))
+            {
+                *slot = *v;
+            }
+        }
+    }
+}
+
+/// `Vec<f32>` and `Option<Vec<f32>>` as slices.
+#[doc(hidden)]
+pub trait ListValues {
+    fn list_values(&self) -> Option<&[f32]>;
+}
+
+impl ListValues for Vec<f32> {
+    fn list_values(&self) -> Option<&[f32]> {
+        Some(self)
+    }
+}
+
+impl ListValues for Option<Vec<f32>> {
+    fn list_values(&self) -> Option<&[f32]> {
+        self.as_deref()
+    }
+}
+
+/// Row-major model input of `rows`: `rows.len() × T::WIDTH` values.
+pub fn to_matrix<T: FeatureVector>(rows: &[T]) -> Vec<f32> {
+    let mut out = vec![0.0; rows.len() * T::WIDTH];
+    if T::WIDTH > 0 {
+        for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(T::WIDTH)) {
+            row.write_f32(chunk);
+        }
+    }
+    out
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+/// The text form of `id`, checked.
+fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
+    let mut text = String::new();
+    id.write_id(&mut text);
+    if text.is_empty() {
+        return Err(Error::InvalidEntityId {
+            view: T::VIEWS.first().map_or("?", |v| v.name).to_owned(),
+            id: text,
+            reason: "the empty string is not an entity id",
+        });
+    }
+    Ok(text)
+}
+
+/// Appends one `HMGET` per view of `T` for `entity`.
+fn push_commands<T: FeatureVector>(entity: &str, cmds: &mut Vec<Command>) {
+    for view in T::VIEWS {
+        let mut key = String::with_capacity(view.key_prefix.len() + entity.len());
+        key.push_str(view.key_prefix);
+        key.push_str(entity);
+        cmds.push(Command::hmget(key, view.read_fields));
+    }
+}
+
+/// Decodes the replies of one entity's commands.
+fn decode_entity<T: FeatureVector>(
+    entity: &str,
+    cmds: &[Command],
+    replies: &[Value],
+    now: u64,
+    report: Option<&mut Report>,
+) -> Result<T> {
+    let mut rows = Vec::with_capacity(T::VIEWS.len());
+    for ((cmd, reply), view) in cmds.iter().zip(replies).zip(T::VIEWS) {
+        rows.push(Row::new(
+            cmd.key(),
+            view.read_fields,
+            hmget_values(cmd, Some(reply))?,
+        )?);
+    }
+    T::decode(&mut VectorRows::new(entity, T::VIEWS, rows, now, report))
+}
+
+/// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
+///
+/// # Errors
+/// [`Error::MissingFeature`] for a required feature with no value and no default;
+/// [`Error::Decode`]; [`Error::InvalidEntityId`]; transport errors from [`Store::execute`].
+pub async fn vector<T: FeatureVector>(store: &Store, id: impl EntityId) -> Result<T> {
+    let entity = entity_text::<T>(&id)?;
+    let mut cmds = Vec::with_capacity(T::VIEWS.len());
+    push_commands::<T>(&entity, &mut cmds);
+    let replies = store.execute(&cmds).await?;
+    check_reply_count(&cmds, &replies)?;
+    decode_entity(&entity, &cmds, &replies, now_ms(), None)
+}
+
+/// [`vector`], plus which fields were stored, defaulted or stale.
+///
+/// # Errors
+/// As [`vector`].
+pub async fn vector_with_report<T: FeatureVector>(
+    store: &Store,
+    id: impl EntityId,
+) -> Result<(T, Report)> {
+    let entity = entity_text::<T>(&id)?;
+    let mut cmds = Vec::with_capacity(T::VIEWS.len());
+    push_commands::<T>(&entity, &mut cmds);
+    let replies = store.execute(&cmds).await?;
+    check_reply_count(&cmds, &replies)?;
+    let mut report = Report::default();
+    let value = decode_entity(&entity, &cmds, &replies, now_ms(), Some(&mut report))?;
+    Ok((value, report))
+}
+
+/// Reads the vectors of many entities: ids × views `HMGET`s in one pipeline (split into
+/// pipelines of about [`Store::pipeline_chunk_size`] commands when huge), results in input order.
+/// An empty input sends nothing.
+///
+/// # Errors
+/// As [`vector`], for the first entity that fails.
+pub async fn vector_batch<T, I>(store: &Store, ids: I) -> Result<Vec<T>>
+where
+    T: FeatureVector,
+    I: IntoIterator,
+    I::Item: EntityId,
+{
+    let views = T::VIEWS.len().max(1);
+    let per_chunk = (store.pipeline_chunk_size() / views).max(1);
+    let ids = ids.into_iter();
+    let mut out = Vec::with_capacity(ids.size_hint().0);
+    let mut entities: Vec<String> = Vec::with_capacity(per_chunk.min(ids.size_hint().0));
+    let mut cmds = Vec::with_capacity(entities.capacity() * views);
+    for id in ids {
+        let entity = entity_text::<T>(&id)?;
+        push_commands::<T>(&entity, &mut cmds);
+        entities.push(entity);
+        if entities.len() == per_chunk {
+            vector_chunk(store, &entities, &cmds, &mut out).await?;
+            entities.clear();
+            cmds.clear();
+        }
+    }
+    if !entities.is_empty() {
+        vector_chunk(store, &entities, &cmds, &mut out).await?;
+    }
+    Ok(out)
+}
+
+async fn vector_chunk<T: FeatureVector>(
+    store: &Store,
+    entities: &[String],
+    cmds: &[Command],
+    out: &mut Vec<T>,
+) -> Result<()> {
+    let replies = store.execute(cmds).await?;
+    check_reply_count(cmds, &replies)?;
+    let now = now_ms();
+    let views = T::VIEWS.len();
+    for (i, entity) in entities.iter().enumerate() {
+        let range = i * views..(i + 1) * views;
+        out.push(decode_entity(
+            entity,
+            &cmds[range.clone()],
+            &replies[range],
+            now,
+            None,
+        )?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns() {
+        assert_eq!(3i64.column(), 3.0);
+        assert_eq!(true.column(), 1.0);
+        assert!(None::<f64>.column().is_nan());
+        assert_eq!(Some(2.5f64).column(), 2.5);
+    }
+
+    #[test]
+    fn vocab_encodings() {
+        let vocab = ["basic", "premium", "vip"];
+        assert_eq!(vocab_index(&"vip".to_owned(), &vocab), 2.0);
+        assert_eq!(vocab_index(&"gold".to_owned(), &vocab), -1.0);
+        assert!(vocab_index(&None::<String>, &vocab).is_nan());
+        let mut out = [9.0; 3];
+        vocab_onehot(&"premium".to_owned(), &vocab, &mut out);
+        assert_eq!(out, [0.0, 1.0, 0.0]);
+        vocab_onehot(&"gold".to_owned(), &vocab, &mut out);
+        assert_eq!(out, [0.0, 0.0, 0.0]);
+        vocab_onehot(&None::<String>, &vocab, &mut out);
+        assert!(out.iter().all(|x| x.is_nan()));
+    }
+
+    #[test]
+    fn lists() {
+        let mut out = [0.0; 3];
+        list_columns(&vec![1.0f32, 2.0, 3.0], &mut out);
+        assert_eq!(out, [1.0, 2.0, 3.0]);
+        list_columns(&None::<Vec<f32>>, &mut out);
+        assert!(out.iter().all(|x| x.is_nan()));
+    }
+}

@@ -1,0 +1,7 @@
+#[derive(fstore::FeatureVector)]
+struct Inputs<T> {
+    #[fstore(view = "user_profile")]
+    age: T,
+}
+
+fn main() {}
