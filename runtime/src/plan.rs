@@ -96,19 +96,40 @@ impl Command {
 
     /// Appends the command to a redis pipeline.
     pub(crate) fn append_to(&self, pipe: &mut redis::Pipeline) {
+        pipe.add_command(self.to_cmd());
+    }
+
+    /// The command as the `redis` crate sends it, its buffers sized up front (one allocation
+    /// for the arguments' bytes and one for their offsets, instead of one per growth step).
+    pub(crate) fn to_cmd(&self) -> redis::Cmd {
         match self {
             Command::Hmget { key, fields } => {
-                let cmd = pipe.cmd("HMGET").arg(key.as_str());
+                let bytes = 5 + key.len() + fields.iter().map(str::len).sum::<usize>();
+                let mut cmd = redis::Cmd::with_capacity(2 + fields.len(), bytes);
+                cmd.arg("HMGET").arg(key.as_str());
                 for field in fields.iter() {
                     cmd.arg(field);
                 }
+                cmd
             }
             Command::Pttl { key } => {
-                pipe.cmd("PTTL").arg(key.as_str());
+                let mut cmd = redis::Cmd::with_capacity(2, 4 + key.len());
+                cmd.arg("PTTL").arg(key.as_str());
+                cmd
             }
             Command::Write(w) => {
-                let cmd = pipe
-                    .cmd("EVALSHA")
+                let args = 6 + 2 * w.set.len() + w.delete.len();
+                let bytes = 7
+                    + 40
+                    + 1
+                    + w.key.len()
+                    + 20
+                    + 4
+                    + w.buf.len()
+                    + w.set.iter().map(|(f, _)| f.len()).sum::<usize>()
+                    + w.delete.iter().map(|f| f.len()).sum::<usize>();
+                let mut cmd = redis::Cmd::with_capacity(args, bytes);
+                cmd.arg("EVALSHA")
                     .arg(write_script_sha())
                     .arg(1)
                     .arg(w.key.as_str())
@@ -120,6 +141,7 @@ impl Command {
                 for field in &w.delete {
                     cmd.arg(field.as_ref());
                 }
+                cmd
             }
         }
     }

@@ -226,11 +226,20 @@ impl Store {
         match &self.inner.backend {
             Backend::Embedded(db) => Ok(db.execute(commands)),
             Backend::Server { conn, addr } => {
-                let mut pipe = redis::Pipeline::with_capacity(commands.len());
-                for cmd in commands {
-                    cmd.append_to(&mut pipe);
-                }
-                let mut replies = self.round_trip(conn, addr, &pipe).await?;
+                let mut replies = match commands {
+                    // One command needs no pipeline (and no pipeline's bookkeeping).
+                    [one] => {
+                        self.round_trip(conn, addr, Request::One(&one.to_cmd()))
+                            .await?
+                    }
+                    _ => {
+                        let mut pipe = redis::Pipeline::with_capacity(commands.len());
+                        for cmd in commands {
+                            cmd.append_to(&mut pipe);
+                        }
+                        self.round_trip(conn, addr, Request::Many(&pipe)).await?
+                    }
+                };
                 self.load_script_if_missing(conn, addr, commands, &mut replies)
                     .await?;
                 Ok(replies)
@@ -261,7 +270,7 @@ impl Store {
         for &i in &missing {
             commands[i].append_to(&mut pipe);
         }
-        let retried = self.round_trip(conn, addr, &pipe).await?;
+        let retried = self.round_trip(conn, addr, Request::Many(&pipe)).await?;
         // The first reply is SCRIPT LOAD's (the hash, or an error the writes will repeat).
         for (&i, reply) in missing.iter().zip(retried.into_iter().skip(1)) {
             replies[i] = reply;
@@ -275,28 +284,44 @@ impl Store {
         &self,
         conn: &ConnectionManager,
         addr: &str,
-        pipe: &redis::Pipeline,
+        request: Request<'_>,
     ) -> Result<Vec<Value>> {
         let after = self.inner.response_timeout;
         let deadline = Instant::now() + after;
         let timeout = || Error::Timeout {
-            op: format!("a pipeline of {} commands to {addr}", pipe.len()),
+            op: match request {
+                Request::One(_) => format!("a reply from {addr}"),
+                Request::Many(pipe) => format!("a pipeline of {} commands to {addr}", pipe.len()),
+            },
             after,
         };
-        let mut conn = conn.clone();
-        let first = timeout_at(deadline, conn.send_packed_commands(pipe, 0, pipe.len()))
+        let attempt = || {
+            let mut conn = conn.clone();
+            async move {
+                match request {
+                    Request::One(cmd) => conn.send_packed_command(cmd).await.map(|v| vec![v]),
+                    Request::Many(pipe) => conn.send_packed_commands(pipe, 0, pipe.len()).await,
+                }
+            }
+        };
+        let first = timeout_at(deadline, attempt())
             .await
             .map_err(|_| timeout())?;
         let result = match first {
-            Err(e) if is_reconnectable(&e) => {
-                timeout_at(deadline, conn.send_packed_commands(pipe, 0, pipe.len()))
-                    .await
-                    .map_err(|_| timeout())?
-            }
+            Err(e) if is_reconnectable(&e) => timeout_at(deadline, attempt())
+                .await
+                .map_err(|_| timeout())?,
             other => other,
         };
         result.map_err(|e| connection_error(addr, e, after))
     }
+}
+
+/// What one round trip sends.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    One(&'a redis::Cmd),
+    Many(&'a redis::Pipeline),
 }
 
 /// Errors after which a fresh connection may succeed.
