@@ -18,6 +18,7 @@ pub mod dynamic;
 mod embedded;
 mod entity;
 mod error;
+mod fast;
 pub mod ops;
 pub mod plan;
 mod store;

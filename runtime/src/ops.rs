@@ -55,6 +55,21 @@ async fn read_chunk<T: FeatureView>(
     cmds: &[Command],
     out: &mut Vec<Option<T>>,
 ) -> Result<()> {
+    if cmds.is_empty() {
+        return Ok(());
+    }
+    if let Some((pool, addr)) = store.fast_pool() {
+        store.count_round_trip();
+        return crate::fast::hmget_each(
+            pool,
+            addr,
+            store.response_timeout(),
+            cmds,
+            out,
+            |cmd, values| decode_raw::<T>(cmd, values),
+        )
+        .await;
+    }
     execute_each(store, cmds, out, |cmd, reply| {
         decode_reply::<T>(cmd, Some(reply))
     })
@@ -82,6 +97,15 @@ pub(crate) async fn execute_each<T>(
 /// Decodes the reply to a read command of `T`.
 fn decode_reply<T: FeatureView>(cmd: &Command, reply: Option<&Value>) -> Result<Option<T>> {
     let row = Row::new(cmd.key(), T::READ_FIELDS, hmget_values(cmd, reply)?)?;
+    if row.is_absent() {
+        return Ok(None);
+    }
+    T::decode(&row).map(Some)
+}
+
+/// Decodes the raw values of the reply to a read command of `T`.
+fn decode_raw<T: FeatureView>(cmd: &Command, values: &[Option<&[u8]>]) -> Result<Option<T>> {
+    let row = Row::from_raw(cmd.key(), T::READ_FIELDS, values)?;
     if row.is_absent() {
         return Ok(None);
     }

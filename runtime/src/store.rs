@@ -25,7 +25,9 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 ///
 /// Cheap to clone (an `Arc`); share one `Store` across all tasks and handlers. On a server it
 /// holds one multiplexed connection that reconnects automatically after a failure; every round
-/// trip has a deadline ([`StoreBuilder::response_timeout`]).
+/// trip has a deadline ([`StoreBuilder::response_timeout`]). Typed batch reads (`read_batch`) use
+/// a small pool of extra connections, opened on first use, whose replies are decoded straight from
+/// the socket buffer (plain TCP and unix sockets with RESP2; other setups use the main connection).
 ///
 /// ```no_run
 /// # async fn demo() -> fstore_runtime::Result<()> {
@@ -61,6 +63,8 @@ enum Backend {
         conn: ConnectionManager,
         /// Host and port or socket path, without credentials.
         addr: String,
+        /// Raw connections for batch reads; `None` where unsupported (TLS, RESP3).
+        fast: Option<crate::fast::Pool>,
     },
     Embedded(Embedded),
 }
@@ -209,6 +213,24 @@ impl Store {
         self.inner.response_timeout
     }
 
+    /// The raw-connection pool of the batch-read path and the server's address, when this store
+    /// has one.
+    pub(crate) fn fast_pool(&self) -> Option<(&crate::fast::Pool, &str)> {
+        match &self.inner.backend {
+            Backend::Server {
+                fast: Some(pool),
+                addr,
+                ..
+            } => Some((pool, addr)),
+            _ => None,
+        }
+    }
+
+    /// Counts one round trip made outside [`execute`](Self::execute).
+    pub(crate) fn count_round_trip(&self) {
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Executes `commands` in one pipeline (one round trip) and returns one reply per command.
     ///
     /// Generated code calls this with the plans it builds; callers with plans of their own may
@@ -225,7 +247,7 @@ impl Store {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner.backend {
             Backend::Embedded(db) => Ok(db.execute(commands)),
-            Backend::Server { conn, addr } => {
+            Backend::Server { conn, addr, .. } => {
                 let mut replies = match commands {
                     // One command needs no pipeline (and no pipeline's bookkeeping).
                     [one] => {
@@ -398,6 +420,7 @@ impl StoreBuilder {
             ))
         })?;
         let addr = client.get_connection_info().addr().to_string();
+        let fast = crate::fast::Pool::new(client.get_connection_info(), self.connect_timeout);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout))
@@ -426,7 +449,7 @@ impl StoreBuilder {
         .await;
         Ok(Store {
             inner: Arc::new(Inner {
-                backend: Backend::Server { conn, addr },
+                backend: Backend::Server { conn, addr, fast },
                 response_timeout: self.response_timeout,
                 chunk: self.chunk,
                 round_trips: AtomicU64::new(0),

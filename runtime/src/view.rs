@@ -89,7 +89,23 @@ pub trait FeatureView: Sized {
 pub struct Row<'a> {
     key: &'a str,
     fields: &'a [&'a str],
-    values: &'a [Value],
+    values: Values<'a>,
+}
+
+/// The values of a [`Row`]: a `redis` reply, or raw values decoded straight from the wire.
+#[derive(Debug, Clone, Copy)]
+enum Values<'a> {
+    Reply(&'a [Value]),
+    Raw(&'a [Option<&'a [u8]>]),
+}
+
+impl Values<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Values::Reply(v) => v.len(),
+            Values::Raw(v) => v.len(),
+        }
+    }
 }
 
 impl<'a> Row<'a> {
@@ -98,6 +114,22 @@ impl<'a> Row<'a> {
     /// # Errors
     /// [`Error::UnexpectedReply`] when the number of values is not the number of fields.
     pub fn new(key: &'a str, fields: &'a [&'a str], values: &'a [Value]) -> Result<Self> {
+        Row::with_values(key, fields, Values::Reply(values))
+    }
+
+    /// A row of raw values (`None` for nil) read from `key`.
+    ///
+    /// # Errors
+    /// As [`Row::new`].
+    pub(crate) fn from_raw(
+        key: &'a str,
+        fields: &'a [&'a str],
+        values: &'a [Option<&'a [u8]>],
+    ) -> Result<Self> {
+        Row::with_values(key, fields, Values::Raw(values))
+    }
+
+    fn with_values(key: &'a str, fields: &'a [&'a str], values: Values<'a>) -> Result<Self> {
         if values.len() != fields.len() {
             return Err(Error::UnexpectedReply {
                 command: "HMGET",
@@ -115,7 +147,10 @@ impl<'a> Row<'a> {
 
     /// `true` when the entity does not exist: every requested field, `_updated_at` included, is nil.
     pub fn is_absent(&self) -> bool {
-        self.values.iter().all(|v| matches!(v, Value::Nil))
+        match self.values {
+            Values::Reply(values) => values.iter().all(|v| matches!(v, Value::Nil)),
+            Values::Raw(values) => values.iter().all(Option::is_none),
+        }
     }
 
     /// The key the row was read from.
@@ -128,7 +163,11 @@ impl<'a> Row<'a> {
     /// # Errors
     /// [`Error::UnexpectedReply`] for a reply value that is neither a string nor nil.
     pub fn raw(&self, index: usize) -> Result<Option<&'a [u8]>> {
-        match self.values.get(index) {
+        let values = match self.values {
+            Values::Reply(values) => values,
+            Values::Raw(values) => return Ok(values.get(index).copied().flatten()),
+        };
+        match values.get(index) {
             Some(Value::BulkString(b)) => Ok(Some(b)),
             Some(Value::Nil) | None => Ok(None),
             Some(Value::SimpleString(s)) => Ok(Some(s.as_bytes())),
