@@ -48,7 +48,8 @@
 //! One hash per (view, entity) at `{namespace}:v{version}:{view}:{entity_id}`
 //! (`fs:v1:user_profile:user_123`); field = feature name; values as UTF-8 text the way Python
 //! writers store them (see [`codec`]); every write also sets `_updated_at` (epoch milliseconds)
-//! and the key's expiry in one atomic script. Fields starting with `_` are metadata, never
+//! and the key's expiry atomically (one script per single write, one `MULTI`/`EXEC` transaction
+//! per batch pipeline). Fields starting with `_` are metadata, never
 //! features, and fields a struct does not name are ignored, so data written by other tools reads
 //! back typed.
 //!
@@ -165,7 +166,7 @@ pub use fstore_runtime::*;
 /// | `T::read(&store, id) -> Result<Option<T>>` | one `HMGET` |
 /// | `T::read_batch(&store, ids) -> Result<Vec<Option<T>>>` | one pipeline of `HMGET`s per [`Store::pipeline_chunk_size`] ids |
 /// | `value.write(&store, id) -> Result<()>` | one atomic script call (fields, `_updated_at`, expiry) |
-/// | `T::write_batch(&store, rows) -> Result<()>` | one pipeline of script calls per chunk |
+/// | `T::write_batch(&store, rows) -> Result<()>` | one `MULTI` … `EXEC` transaction per chunk: `HSET`, `HDEL` (for `None`), `PEXPIRE` per entity |
 /// | `T::ttl(&store, id) -> Result<Option<Duration>>` | one `PTTL` |
 ///
 /// Entity ids are anything that implements [`EntityId`]: `&str`, `String`, the integer types.

@@ -1,4 +1,5 @@
-//! What reaches the server: reads are `HMGET`s only, each entity write is one `EVALSHA`.
+//! What reaches the server: reads are `HMGET`s only; a single write is one `EVALSHA` of the
+//! write script, a batch write one `MULTI` … `EXEC` transaction per pipeline.
 //!
 //! Counted with `INFO commandstats`, which also counts the commands a script runs.
 
@@ -8,7 +9,7 @@ mod support;
 use behaviour::{AgeAndValue, Harness, UserProfile};
 
 #[tokio::test]
-async fn reads_are_hmgets_and_writes_one_script_call_per_entity() {
+async fn reads_are_hmgets_and_writes_are_atomic_units() {
     let h = Harness::valkey().await;
     h.reset_command_stats().await;
 
@@ -28,16 +29,19 @@ async fn reads_are_hmgets_and_writes_one_script_call_per_entity() {
 
     let calls = h.command_calls().await;
     let got: Vec<(&str, u64)> = calls.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    // 101 entity writes: one EVALSHA each, running HSET, HDEL (None fields) and PEXPIRE inside.
+    // 100 entity writes in one transaction (HSET, HDEL for None fields, PEXPIRE each) and one
+    // single write: one EVALSHA running the same three commands inside.
     // `sample(i)` has no country when i % 4 == 0, and writing `None` removes the field.
     let none_fields = (0..100).filter(|i| i % 4 == 0).count() as u64;
     assert_eq!(
         got,
         [
-            ("evalsha", 101),
+            ("evalsha", 1),
+            ("exec", 1),
             ("hdel", none_fields),
             ("hmget", 102),
             ("hset", 101),
+            ("multi", 1),
             ("pexpire", 101),
             ("pttl", 1),
         ],

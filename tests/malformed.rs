@@ -193,3 +193,30 @@ async fn wrong_key_type_is_a_server_error() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn wrong_key_type_in_a_batch_names_the_key() {
+    let h = Harness::valkey().await;
+    h.set_string("fs:v1:user_profile:b1", "not a hash").await;
+    let rows: Vec<(String, UserProfile)> = (0..3)
+        .map(|i| (format!("b{i}"), UserProfile::sample(i)))
+        .collect();
+    let err = UserProfile::write_batch(&h.store, rows).await.unwrap_err();
+    match &err {
+        Error::Server { key, message, .. } => {
+            assert_eq!(key, "fs:v1:user_profile:b1");
+            assert!(message.contains("WRONGTYPE"), "{message}");
+        }
+        other => panic!("expected a server error, got {other:?}"),
+    }
+    // The other entities of the transaction are complete, with their expiry.
+    for id in ["b0", "b2"] {
+        let i: i64 = id[1..].parse().unwrap();
+        assert_eq!(
+            UserProfile::read(&h.store, id).await.unwrap(),
+            Some(UserProfile::sample(i))
+        );
+        let pttl = h.pttl(&format!("fs:v1:user_profile:{id}")).await;
+        assert!(pttl > 0, "{id} has PTTL {pttl}");
+    }
+}

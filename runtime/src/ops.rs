@@ -156,12 +156,15 @@ pub async fn write<T: FeatureView>(store: &Store, id: impl EntityId, row: &T) ->
     check_write(&cmd, replies.first())
 }
 
-/// Writes many entities, one atomic unit per entity, in pipelines of
-/// [`Store::pipeline_chunk_size`] entities. Every id is checked before anything is sent.
+/// Writes many entities in pipelines of [`Store::pipeline_chunk_size`] entities, each pipeline one
+/// transaction (`MULTI`, then `HSET`, `HDEL` for `None` features and `PEXPIRE` per entity, then
+/// `EXEC`): a pipeline cut off before `EXEC` applies nothing, so no entity is ever half written or
+/// left without its TTL. Every id is checked before anything is sent.
 ///
 /// # Errors
-/// As [`write()`]. When a later pipeline fails, the earlier ones have been applied; each entity is
-/// either fully written (with its TTL) or not at all.
+/// As [`write()`]. When a later pipeline fails, the earlier ones have been applied. A key of
+/// another type than a hash (`WRONGTYPE`) fails its own entity (the error names the key) but not
+/// the others of the transaction; its expiry is still set, as `PEXPIRE` does not depend on the type.
 pub async fn write_batch<T, I, K, R>(store: &Store, rows: I) -> Result<()>
 where
     T: FeatureView,
@@ -184,7 +187,7 @@ where
                 .take(chunk)
                 .map(|(key, row)| row.borrow().write_command_for_key(key, updated_at)),
         );
-        let replies = store.execute(&cmds).await?;
+        let replies = store.execute_writes(&cmds).await?;
         for (i, cmd) in cmds.iter().enumerate() {
             check_write(cmd, replies.get(i))?;
         }

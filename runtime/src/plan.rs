@@ -16,7 +16,9 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-/// The Lua script behind every write: one atomic unit per entity.
+/// The Lua script behind every single write (`write`): one atomic unit per entity. Batches
+/// (`write_batch`) send the same commands in one `MULTI` … `EXEC` transaction per pipeline
+/// instead, which costs the server less per entity.
 ///
 /// `KEYS[1]` is the key; `ARGV[1]` the expiry in milliseconds; `ARGV[2]` the number `n` of
 /// field/value pairs that follow; then the pairs; then the fields to remove (`None` values).
@@ -97,6 +99,46 @@ impl Command {
     /// Appends the command to a redis pipeline.
     pub(crate) fn append_to(&self, pipe: &mut redis::Pipeline) {
         pipe.add_command(self.to_cmd());
+    }
+
+    /// Appends a write as plain commands (`HSET`, `HDEL` when fields are removed, `PEXPIRE`),
+    /// for a transaction; returns how many. Other commands are appended as they are.
+    pub(crate) fn append_unscripted(&self, pipe: &mut redis::Pipeline) -> usize {
+        let Command::Write(w) = self else {
+            self.append_to(pipe);
+            return 1;
+        };
+        let bytes =
+            4 + w.key.len() + w.buf.len() + w.set.iter().map(|(f, _)| f.len()).sum::<usize>();
+        let mut hset = redis::Cmd::with_capacity(2 + 2 * w.set.len(), bytes);
+        hset.arg("HSET").arg(w.key.as_str());
+        for (field, value) in w.set() {
+            hset.arg(field).arg(value);
+        }
+        pipe.add_command(hset);
+        let mut count = 1;
+        if !w.delete.is_empty() {
+            let bytes = 4 + w.key.len() + w.delete.iter().map(|f| f.len()).sum::<usize>();
+            let mut hdel = redis::Cmd::with_capacity(2 + w.delete.len(), bytes);
+            hdel.arg("HDEL").arg(w.key.as_str());
+            for field in &w.delete {
+                hdel.arg(field.as_ref());
+            }
+            pipe.add_command(hdel);
+            count += 1;
+        }
+        let mut pexpire = redis::Cmd::with_capacity(3, 7 + w.key.len() + 20);
+        pexpire.arg("PEXPIRE").arg(w.key.as_str()).arg(w.ttl_ms);
+        pipe.add_command(pexpire);
+        count + 1
+    }
+
+    /// How many fields a write sets (the write script's reply); 0 for other commands.
+    pub(crate) fn fields_set(&self) -> usize {
+        match self {
+            Command::Write(w) => w.set.len(),
+            _ => 0,
+        }
     }
 
     /// The command as the `redis` crate sends it, its buffers sized up front (one allocation

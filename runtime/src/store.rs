@@ -269,6 +269,60 @@ impl Store {
         }
     }
 
+    /// Applies `writes` (all [`Command::Write`]) as one transaction: on a server, one pipeline
+    /// `MULTI`, then `HSET` / `HDEL` / `PEXPIRE` per entity, then `EXEC`, so that the whole
+    /// chunk is applied or (when the connection drops before `EXEC`) nothing is; no key is left
+    /// without its expiry. Returns one reply per write, as [`execute`](Self::execute) would: the
+    /// number of fields set, or the first server error of that entity's commands.
+    pub(crate) async fn execute_writes(&self, writes: &[Command]) -> Result<Vec<Value>> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Backend::Server { conn, addr, .. } = &self.inner.backend else {
+            // The embedded backend applies a whole `execute` under one lock.
+            return self.execute(writes).await;
+        };
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        let mut pipe = redis::Pipeline::with_capacity(writes.len() * 2);
+        pipe.atomic();
+        let mut counts = Vec::with_capacity(writes.len());
+        for cmd in writes {
+            counts.push(cmd.append_unscripted(&mut pipe));
+        }
+        let mut replies = self
+            .round_trip(conn, addr, Request::Transaction(&pipe))
+            .await?;
+        let results = match replies.pop() {
+            Some(Value::Array(results)) if results.len() == pipe.len() => results,
+            // `EXECABORT` (a command was refused while queueing): every write failed with it.
+            Some(error @ Value::ServerError(_)) => return Ok(vec![error; writes.len()]),
+            other => {
+                return Err(Error::UnexpectedReply {
+                    command: "EXEC",
+                    key: writes[0].key().to_owned(),
+                    expected: "one result per queued command",
+                    found: format!("{other:?}").chars().take(80).collect(),
+                })
+            }
+        };
+        let mut results = results.into_iter();
+        Ok(counts
+            .iter()
+            .zip(writes)
+            .map(|(&count, cmd)| {
+                let mut reply = Value::Int(cmd.fields_set() as i64);
+                for result in results.by_ref().take(count) {
+                    if matches!(result, Value::ServerError(_))
+                        && !matches!(reply, Value::ServerError(_))
+                    {
+                        reply = result;
+                    }
+                }
+                reply
+            })
+            .collect())
+    }
+
     /// After a server restart or `SCRIPT FLUSH` the write script is unknown: load it and resend
     /// the writes that were refused (they are idempotent), in one more round trip.
     async fn load_script_if_missing(
@@ -313,7 +367,9 @@ impl Store {
         let timeout = || Error::Timeout {
             op: match request {
                 Request::One(_) => format!("a reply from {addr}"),
-                Request::Many(pipe) => format!("a pipeline of {} commands to {addr}", pipe.len()),
+                Request::Many(pipe) | Request::Transaction(pipe) => {
+                    format!("a pipeline of {} commands to {addr}", pipe.len())
+                }
             },
             after,
         };
@@ -323,6 +379,10 @@ impl Store {
                 match request {
                     Request::One(cmd) => conn.send_packed_command(cmd).await.map(|v| vec![v]),
                     Request::Many(pipe) => conn.send_packed_commands(pipe, 0, pipe.len()).await,
+                    // Skip `MULTI`'s `OK` and one `QUEUED` per command; keep `EXEC`'s array.
+                    Request::Transaction(pipe) => {
+                        conn.send_packed_commands(pipe, pipe.len() + 1, 1).await
+                    }
                 }
             }
         };
@@ -344,6 +404,8 @@ impl Store {
 enum Request<'a> {
     One(&'a redis::Cmd),
     Many(&'a redis::Pipeline),
+    /// An atomic pipeline: only `EXEC`'s reply is returned.
+    Transaction(&'a redis::Pipeline),
 }
 
 /// Errors after which a fresh connection may succeed.
