@@ -6,12 +6,7 @@ mod support;
 use behaviour::{Harness, UserProfile};
 
 async fn order_duplicates_and_missing(h: Harness) {
-    let rows: Vec<(String, UserProfile)> = (0..10)
-        .map(|i| (format!("user_{i:03}"), UserProfile::sample(i)))
-        .collect();
-    UserProfile::write_batch(&h.store, rows.iter().map(|(id, r)| (id, r)))
-        .await
-        .unwrap();
+    h.seed_samples(10).await;
     let ids = [
         "user_007", "ghost", "user_001", "user_007", "user_009", "ghost_2",
     ];

@@ -195,6 +195,14 @@ impl Harness {
         self.server.as_ref().expect("a valkey harness").url()
     }
 
+    /// Writes `UserProfile::sample(i)` as `user_000`, `user_001`, … for `i` in `0..n`.
+    pub async fn seed_samples(&self, n: i64) {
+        let rows: Vec<(String, UserProfile)> = (0..n)
+            .map(|i| (format!("user_{i:03}"), UserProfile::sample(i)))
+            .collect();
+        UserProfile::write_batch(&self.store, rows).await.unwrap();
+    }
+
     /// A separate connection for admin commands (valkey harness only).
     pub async fn admin(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.store_url())
