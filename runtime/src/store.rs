@@ -201,9 +201,10 @@ impl Store {
         self.inner.chunk
     }
 
-    /// How many pipelines (round trips) this store and its clones have sent so far: one per
-    /// [`execute`](Self::execute) with commands, whatever the backend. A write script reloaded
-    /// after a server restart is not counted. For tests and metrics.
+    /// How many pipelines (round trips) this store and its clones have sent so far, whatever the
+    /// backend: one per [`execute`](Self::execute) with commands, per `write_batch` transaction
+    /// and per `read_batch` chunk. A write script reloaded after a server restart is not counted.
+    /// For tests and metrics.
     pub fn round_trips(&self) -> u64 {
         self.inner.round_trips.load(Ordering::Relaxed)
     }

@@ -230,10 +230,13 @@ impl<'a> VectorRows<'a> {
         let value = self.get::<T>(view, index, None)?;
         match value.list_len() {
             Some(n) if n != len => {
-                let v = &self.views[view.min(self.views.len() - 1)];
+                let v = self.views.get(view);
                 Err(Error::Decode {
-                    key: format!("{}{}", v.key_prefix, self.entity),
-                    field: v.read_fields.get(index).copied().unwrap_or("?").to_owned(),
+                    key: self.rows.get(view).map_or("?", |r| r.key()).to_owned(),
+                    field: v
+                        .and_then(|v| v.read_fields.get(index))
+                        .map_or("?", |f| f)
+                        .to_owned(),
                     expected: T::EXPECTED,
                     reason: format!("expected {len} floats, the declared `len`"),
                     found: format!("{n} floats"),
