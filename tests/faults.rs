@@ -102,3 +102,211 @@ async fn unix_socket_round_trip() {
         Some(UserProfile::sample(4))
     );
 }
+
+/// How long past its deadline a call may take to return: scheduling on a loaded 2-core machine,
+/// not a latency target. The deadline itself is what the error reports.
+const MARGIN: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn debug_sleep_times_out_within_the_deadline_then_recovers() {
+    let server = TestServer::start_with(&["--enable-debug-command", "yes"]);
+    let deadline = Duration::from_millis(300);
+    let store = Store::builder(&server.url())
+        .response_timeout(deadline)
+        .build()
+        .await
+        .unwrap();
+    UserProfile::sample(1).write(&store, "u1").await.unwrap();
+
+    // DEBUG SLEEP blocks the whole server; it is sent from another connection.
+    let client = server.client();
+    let sleeper = tokio::spawn(async move {
+        // No client-side deadline: this task ends when the server wakes up.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .unwrap();
+        let _: redis::RedisResult<()> = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg(3)
+            .query_async(&mut conn)
+            .await;
+    });
+    // Until the sleep has started, reads still succeed; the first one that does not is timed.
+    let started = std::time::Instant::now();
+    let (err, took) = loop {
+        assert!(
+            started.elapsed() < HANG,
+            "DEBUG SLEEP never blocked the server"
+        );
+        let call = std::time::Instant::now();
+        match UserProfile::read(&store, "u1").await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(err) => break (err, call.elapsed()),
+        }
+    };
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("timed out after 300ms"), "{err}");
+    assert!(
+        took < deadline + MARGIN,
+        "the timeout came {took:?} after the call, past its {deadline:?} deadline"
+    );
+    // A write during the sleep: also a timeout, never a hang.
+    let err = tokio::time::timeout(HANG, UserProfile::sample(2).write(&store, "u2"))
+        .await
+        .expect("write on a sleeping server hung")
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+
+    tokio::time::timeout(HANG, sleeper)
+        .await
+        .expect("DEBUG SLEEP did not end")
+        .unwrap();
+    assert_eq!(
+        UserProfile::read(&store, "u1").await.unwrap(),
+        Some(UserProfile::sample(1))
+    );
+    UserProfile::sample(3).write(&store, "u3").await.unwrap();
+    assert_eq!(
+        UserProfile::read(&store, "u3").await.unwrap(),
+        Some(UserProfile::sample(3))
+    );
+}
+
+#[tokio::test]
+async fn server_killed_during_write_batch_leaves_whole_entities_with_their_ttl() {
+    // Persistence on, fsync per write: what the server acknowledged survives the kill.
+    let mut server = TestServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let store = Store::builder(&server.url())
+        .response_timeout(Duration::from_secs(10))
+        .pipeline_chunk_size(200)
+        .build()
+        .await
+        .unwrap();
+    const N: i64 = 40_000;
+    let ids: Vec<String> = (0..N).map(|i| format!("e{i}")).collect();
+    let rows: Vec<(String, UserProfile)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), UserProfile::sample(i as i64)))
+        .collect();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { UserProfile::write_batch(&store, rows).await })
+    };
+
+    // Kill the server as soon as the first transactions are in.
+    let mut admin = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let keys: i64 = redis::cmd("DBSIZE").query_async(&mut admin).await.unwrap();
+        if keys > 0 {
+            break;
+        }
+        assert!(started.elapsed() < HANG, "write_batch wrote nothing");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    let result = tokio::time::timeout(HANG, writer)
+        .await
+        .expect("write_batch hung after the server died")
+        .unwrap();
+    let err = result.expect_err("write_batch reported success although the server died");
+    assert!(err.is_connection() || err.is_timeout(), "{err:?}");
+
+    // After a restart from the append-only file: every entity is whole or absent.
+    server.restart();
+    let reader = Store::connect(&server.url()).await.unwrap();
+    let read = UserProfile::read_batch(&reader, &ids)
+        .await
+        .expect("a half-written entity (a required feature missing) fails the read");
+    let mut present = 0;
+    for (i, row) in read.iter().enumerate() {
+        if let Some(row) = row {
+            assert_eq!(row, &UserProfile::sample(i as i64), "entity {}", ids[i]);
+            present += 1;
+        }
+    }
+    assert!(
+        present > 0 && present < N,
+        "expected the batch cut off part-way, found {present} of {N} entities"
+    );
+    // No key without its expiry, and no key besides the entities read above.
+    let mut conn = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), present as usize);
+    let mut pipe = redis::pipe();
+    for key in &keys {
+        pipe.cmd("PTTL").arg(key);
+    }
+    let ttls: Vec<i64> = pipe.query_async(&mut conn).await.unwrap();
+    for (key, ttl) in keys.iter().zip(ttls) {
+        assert!(
+            ttl > 0 && ttl <= 3_600_000,
+            "`{key}` has PTTL {ttl}: every written entity must keep its 1h expiry"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_at_start_fails_fast_and_a_lazy_store_recovers_once_the_server_is_up() {
+    let mut server = TestServer::start();
+    let url = server.url();
+    server.kill();
+
+    // `connect`: a clear error at once, naming the address.
+    let err = tokio::time::timeout(HANG, Store::connect(&url))
+        .await
+        .expect("connect to a closed port hung")
+        .unwrap_err();
+    assert!(err.is_connection(), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("127.0.0.1:{}", server.port())) && msg.contains("refused"),
+        "{msg}"
+    );
+
+    // A lazily connecting store is built anyway; its calls fail the same way until the server
+    // is up, then work without rebuilding it.
+    let store = Store::builder(&url)
+        .connect_lazily(true)
+        .build()
+        .await
+        .expect("a lazy store is built without a server");
+    for _ in 0..2 {
+        let err = tokio::time::timeout(HANG, UserProfile::read(&store, "u1"))
+            .await
+            .expect("read without a server hung")
+            .unwrap_err();
+        assert!(err.is_connection(), "{err:?}");
+    }
+    let err = tokio::time::timeout(HANG, UserProfile::read_batch(&store, ["u1", "u2"]))
+        .await
+        .expect("read_batch without a server hung")
+        .unwrap_err();
+    assert!(err.is_connection() || err.is_timeout(), "{err:?}");
+
+    server.restart();
+    UserProfile::sample(1).write(&store, "u1").await.unwrap();
+    assert_eq!(
+        UserProfile::read(&store, "u1").await.unwrap(),
+        Some(UserProfile::sample(1))
+    );
+    assert_eq!(
+        UserProfile::read_batch(&store, ["u1", "u2"]).await.unwrap(),
+        vec![Some(UserProfile::sample(1)), None]
+    );
+}

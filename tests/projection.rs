@@ -18,7 +18,7 @@ async fn projection_reads_its_fields(h: Harness) {
     );
     assert_eq!(AgeAndValue::read(&h.store, "missing").await.unwrap(), None);
 }
-both!(projection_read, projection_reads_its_fields);
+all_backends!(projection_read, projection_reads_its_fields);
 
 async fn projection_write_leaves_other_features(h: Harness) {
     let full = UserProfile::sample(5);
@@ -40,7 +40,7 @@ async fn projection_write_leaves_other_features(h: Harness) {
         }
     );
 }
-both!(projection_write, projection_write_leaves_other_features);
+all_backends!(projection_write, projection_write_leaves_other_features);
 
 async fn projection_of_an_entity_with_only_other_features(h: Harness) {
     // An entity written only through the projection lacks the full view's required features.
@@ -57,7 +57,7 @@ async fn projection_of_an_entity_with_only_other_features(h: Harness) {
         "{err:?}"
     );
 }
-both!(
+all_backends!(
     projection_partial,
     projection_of_an_entity_with_only_other_features
 );

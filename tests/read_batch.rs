@@ -21,7 +21,7 @@ async fn order_duplicates_and_missing(h: Harness) {
     ];
     assert_eq!(got, want);
 }
-both!(order, order_duplicates_and_missing);
+all_backends!(order, order_duplicates_and_missing);
 
 async fn chunked_batches_keep_order(h: Harness) {
     // Chunks of 7 entities: 100 ids make 15 pipelines, with a partial last one.
@@ -40,7 +40,7 @@ async fn chunked_batches_keep_order(h: Harness) {
         assert_eq!(row, &want, "id {id}");
     }
 }
-both!(chunked, chunked_batches_keep_order);
+all_backends!(chunked, chunked_batches_keep_order);
 
 #[tokio::test]
 async fn small_chunks_on_valkey() {
@@ -60,7 +60,7 @@ async fn empty_batches_do_nothing(h: Harness) {
         .unwrap();
     assert!(h.keys().await.is_empty());
 }
-both!(empty, empty_batches_do_nothing);
+all_backends!(empty, empty_batches_do_nothing);
 
 #[tokio::test]
 async fn empty_batch_sends_nothing() {
@@ -104,7 +104,7 @@ async fn invalid_id_in_batch_writes_nothing(h: Harness) {
         "{err:?}"
     );
 }
-both!(invalid_id, invalid_id_in_batch_writes_nothing);
+all_backends!(invalid_id, invalid_id_in_batch_writes_nothing);
 
 async fn hundred_thousand_ids(h: Harness) {
     // 100,000 ids are read in chunked pipelines (100 of 1,000 by default); every 1,000th exists.
@@ -122,4 +122,4 @@ async fn hundred_thousand_ids(h: Harness) {
         assert_eq!(row, &want, "id {i}");
     }
 }
-both!(large_batch, hundred_thousand_ids);
+all_backends!(large_batch, hundred_thousand_ids);

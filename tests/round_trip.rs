@@ -80,7 +80,7 @@ async fn every_type_round_trips(h: Harness) {
         assert_eq!(EveryType::read(&h.store, id).await.unwrap(), Some(row));
     }
 }
-both!(every_type, every_type_round_trips);
+all_backends!(every_type, every_type_round_trips);
 
 async fn nan_round_trips(h: Harness) {
     let mut row = nones();
@@ -91,7 +91,7 @@ async fn nan_round_trips(h: Harness) {
     assert!(back.a_f64.is_nan());
     assert!(back.o_f32.unwrap().is_nan());
 }
-both!(nan, nan_round_trips);
+all_backends!(nan, nan_round_trips);
 
 async fn writing_none_removes_the_field(h: Harness) {
     let key = behaviour::key_of::<UserProfile>("u1");
@@ -114,7 +114,7 @@ async fn writing_none_removes_the_field(h: Harness) {
         ]
     );
 }
-both!(none_removes_field, writing_none_removes_the_field);
+all_backends!(none_removes_field, writing_none_removes_the_field);
 
 async fn stored_text_is_what_python_writes(h: Harness) {
     UserProfile {
@@ -159,10 +159,10 @@ async fn stored_text_is_what_python_writes(h: Harness) {
         "{updated_at} vs {now}"
     );
 }
-both!(stored_text, stored_text_is_what_python_writes);
+all_backends!(stored_text, stored_text_is_what_python_writes);
 
 async fn missing_entity_reads_as_none(h: Harness) {
     assert_eq!(UserProfile::read(&h.store, "nobody").await.unwrap(), None);
     assert_eq!(EveryType::read(&h.store, "nobody").await.unwrap(), None);
 }
-both!(missing_entity, missing_entity_reads_as_none);
+all_backends!(missing_entity, missing_entity_reads_as_none);

@@ -22,7 +22,7 @@ async fn write_sets_the_views_ttl(h: Harness) {
     );
     assert_eq!(UserProfile::ttl(&h.store, "nobody").await.unwrap(), None);
 }
-both!(ttl_set, write_sets_the_views_ttl);
+all_backends!(ttl_set, write_sets_the_views_ttl);
 
 async fn short_ttls_expire(h: Harness) {
     ShortLived { clicks: 3 }.write(&h.store, "s").await.unwrap();
@@ -40,7 +40,7 @@ async fn short_ttls_expire(h: Harness) {
         vec![None]
     );
 }
-both!(expiry, short_ttls_expire);
+all_backends!(expiry, short_ttls_expire);
 
 async fn no_key_without_expiry(h: Harness) {
     UserProfile::sample(1)
@@ -61,7 +61,7 @@ async fn no_key_without_expiry(h: Harness) {
     assert_eq!(h.keys().await.len(), 252);
     h.assert_every_key_expires(Duration::from_secs(3600)).await;
 }
-both!(every_key_expires, no_key_without_expiry);
+all_backends!(every_key_expires, no_key_without_expiry);
 
 async fn rewrite_refreshes_the_ttl(h: Harness) {
     // A key written by another tool without expiry gets one on fstore's first write.
@@ -79,4 +79,4 @@ async fn rewrite_refreshes_the_ttl(h: Harness) {
     let pttl = h.pttl(&key).await;
     assert!(pttl > 3_500_000 && pttl <= 3_600_000, "{pttl}");
 }
-both!(rewrite_refreshes, rewrite_refreshes_the_ttl);
+all_backends!(rewrite_refreshes, rewrite_refreshes_the_ttl);

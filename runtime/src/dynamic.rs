@@ -73,7 +73,7 @@ use redis::Value as Reply;
 
 use crate::ops::{check_reply_count, check_write, execute_each, hmget_values, now_ms};
 use crate::plan::{Command, RowWriter, UPDATED_AT};
-use crate::{EntityId, Error, Result, Row, Store};
+use crate::{EntityId, Error, KeyLayout, Result, Row, Store};
 
 /// One feature value of the dynamic API, typed by the registry.
 ///
@@ -580,7 +580,7 @@ impl Store {
     ) -> Result<Option<Features>> {
         let registry = require_registry(self)?;
         let plan = ViewRead::resolve(registry, view, fields)?;
-        let cmd = plan.command(plan.key(registry, id)?);
+        let cmd = plan.command(plan.key(registry, id, self.key_layout())?);
         let replies = self.execute(std::slice::from_ref(&cmd)).await?;
         let names = plan.names();
         plan.decode_entity(&cmd, replies.first(), &names)
@@ -630,7 +630,7 @@ impl Store {
         let mut out = Vec::with_capacity(ids.size_hint().0);
         let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
         for id in ids {
-            cmds.push(plan.command(plan.key(registry, id)?));
+            cmds.push(plan.command(plan.key(registry, id, self.key_layout())?));
             if cmds.len() == chunk {
                 read_chunk(self, &plan, &cmds, &names, &mut out).await?;
                 cmds.clear();
@@ -719,7 +719,7 @@ impl Store {
         }
         let cmds = groups
             .iter()
-            .map(|g| Ok(g.command(g.key(registry, &id)?)))
+            .map(|g| Ok(g.command(g.key(registry, &id, self.key_layout())?)))
             .collect::<Result<Vec<_>>>()?;
         let replies = self.execute(&cmds).await?;
         check_reply_count(&cmds, &replies)?;
@@ -817,7 +817,7 @@ impl Store {
             }
             encode(&mut w, view, feature, value)?;
         }
-        let key = view_key(registry, view, id)?;
+        let key = view_key(registry, view, id, self.key_layout())?;
         let ttl_ms = view.ttl_seconds.saturating_mul(1_000);
         let cmd = Command::Write(w.finish(key, ttl_ms, now_ms()));
         let replies = self.execute(std::slice::from_ref(&cmd)).await?;
@@ -925,7 +925,12 @@ fn reference_help(registry: &Registry, reference: &str) -> String {
 }
 
 /// `{namespace}:v{version}:{view}:{id}`, the key a typed view of the same name builds.
-fn view_key(registry: &Registry, view: &View, id: impl EntityId) -> Result<String> {
+fn view_key(
+    registry: &Registry,
+    view: &View,
+    id: impl EntityId,
+    layout: KeyLayout,
+) -> Result<String> {
     use std::fmt::Write as _;
     let mut key = String::with_capacity(registry.namespace.len() + view.name.len() + 40);
     // Writing to a String cannot fail.
@@ -934,15 +939,7 @@ fn view_key(registry: &Registry, view: &View, id: impl EntityId) -> Result<Strin
         "{}:v{}:{}:",
         registry.namespace, registry.version, view.name
     );
-    let prefix = key.len();
-    id.write_id(&mut key);
-    if key.len() == prefix {
-        return Err(Error::InvalidEntityId {
-            view: view.name.clone(),
-            id: String::new(),
-            reason: "the empty string is not an entity id",
-        });
-    }
+    layout.push_id(&mut key, &view.name, &id)?;
     Ok(key)
 }
 
@@ -1023,8 +1020,8 @@ impl<'r> ViewRead<'r> {
         self.features.push(feature);
     }
 
-    fn key(&self, registry: &Registry, id: impl EntityId) -> Result<String> {
-        view_key(registry, self.view, id)
+    fn key(&self, registry: &Registry, id: impl EntityId, layout: KeyLayout) -> Result<String> {
+        view_key(registry, self.view, id, layout)
     }
 
     fn command(&self, key: String) -> Command {
@@ -1110,7 +1107,7 @@ mod tests {
     fn read_plans_are_one_hmget_of_the_features_and_updated_at() {
         let r = registry();
         let plan = ViewRead::resolve(&r, "user_profile", Some(&["lifetime_value", "age"])).unwrap();
-        let cmd = plan.command(plan.key(&r, "u1").unwrap());
+        let cmd = plan.command(plan.key(&r, "u1", KeyLayout::Plain).unwrap());
         assert_eq!(
             cmd.to_string(),
             "HMGET fs:v1:user_profile:u1 lifetime_value age _updated_at"

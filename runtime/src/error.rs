@@ -102,6 +102,53 @@ pub enum Error {
         message: String,
     },
 
+    /// The credentials were refused: a wrong password, an unknown or disabled ACL user, or none
+    /// given where the server requires them.
+    #[error(
+        "authentication to {addr} failed: {message}; check the username and password (in the URL \
+         `redis://user:password@host` or `StoreBuilder::username` / `password`)"
+    )]
+    Auth {
+        /// The server address, without credentials.
+        addr: String,
+        /// The server's or client's explanation (never the password).
+        message: String,
+    },
+
+    /// The ACL user may not run a command or touch a key (a `NOPERM` reply).
+    #[error(
+        "permission denied for {command} on `{key}`: {message}; a reader needs \
+         `+hmget +pttl +ping ~fs:*`, a writer also `+hset +hdel +pexpire +evalsha +script|load \
+         +multi +exec` (and `+wait` when waiting for replicas)"
+    )]
+    PermissionDenied {
+        /// The command fstore sent, such as `write`'s `EVALSHA`.
+        command: &'static str,
+        /// The key it was sent for.
+        key: String,
+        /// The server's error text.
+        message: String,
+    },
+
+    /// Writes that the primary applied but fewer replicas than required acknowledged in time
+    /// ([`StoreBuilder::wait_for_replicas`](crate::StoreBuilder::wait_for_replicas)): they may be
+    /// lost if the primary fails now. Writing them again is safe.
+    #[error(
+        "{entities} write(s) starting with `{key}` reached {acknowledged} of {required} required \
+         replica(s) in time; they are applied on the primary but may be lost on a failover \
+         (writing them again is safe)"
+    )]
+    NotReplicated {
+        /// The first key of the unconfirmed writes.
+        key: String,
+        /// How many entities were written in that pipeline.
+        entities: usize,
+        /// How many replicas acknowledged them.
+        acknowledged: usize,
+        /// How many were required.
+        required: usize,
+    },
+
     /// The server answered with a reply of an unexpected shape.
     #[error("unexpected reply to {command} on `{key}`: expected {expected}, got {found}")]
     UnexpectedReply {
@@ -158,6 +205,34 @@ impl Error {
     /// `true` for [`Error::Connection`].
     pub fn is_connection(&self) -> bool {
         matches!(self, Error::Connection { .. })
+    }
+
+    /// `true` for [`Error::Auth`].
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+    }
+
+    /// `true` for [`Error::PermissionDenied`].
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Error::PermissionDenied { .. })
+    }
+
+    /// The error for a server's error reply to `command` on `key`: [`Error::PermissionDenied`]
+    /// for `NOPERM`, else [`Error::Server`].
+    pub(crate) fn from_server(command: &'static str, key: &str, message: String) -> Error {
+        if message.starts_with("NOPERM") {
+            Error::PermissionDenied {
+                command,
+                key: key.to_owned(),
+                message,
+            }
+        } else {
+            Error::Server {
+                command,
+                key: key.to_owned(),
+                message,
+            }
+        }
     }
 }
 

@@ -557,11 +557,7 @@ fn server_error(cmd: &Command, line: &[u8]) -> Error {
         Ok(redis::Value::ServerError(e)) => e.to_string(),
         _ => String::from_utf8_lossy(line).into_owned(),
     };
-    Error::Server {
-        command: "HMGET",
-        key: cmd.key().to_owned(),
-        message,
-    }
+    Error::from_server("HMGET", cmd.key(), message)
 }
 
 #[cfg(test)]

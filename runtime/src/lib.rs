@@ -13,6 +13,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod cluster;
 pub mod codec;
 pub mod dynamic;
 mod embedded;
@@ -35,7 +36,7 @@ pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
 };
 pub use vector::{FeatureVector, FieldReport, Report, Source, VectorRows, VectorView};
-pub use view::{FeatureView, Row};
+pub use view::{FeatureView, KeyLayout, Row};
 
 /// The `features.toml` registry (the `fstore-registry` crate): [`Registry`](registry::Registry),
 /// its views and features. Attach one with [`Store::with_registry`] to use the dynamic API.

@@ -19,7 +19,7 @@ use crate::{EntityId, Error, FeatureView, Result, Store};
 /// required feature; [`Error::Decode`] for a malformed value; [`Error::InvalidEntityId`] for the
 /// empty id; transport errors from [`Store::execute`].
 pub async fn read<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Option<T>> {
-    let cmd = T::read_command(id)?;
+    let cmd = read_command::<T>(store, id)?;
     let replies = store.execute(std::slice::from_ref(&cmd)).await?;
     decode_reply::<T>(&cmd, replies.first())
 }
@@ -40,7 +40,7 @@ where
     let mut out = Vec::with_capacity(ids.size_hint().0);
     let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
     for id in ids {
-        cmds.push(T::read_command(id)?);
+        cmds.push(read_command::<T>(store, id)?);
         if cmds.len() == chunk {
             read_chunk(store, &cmds, &mut out).await?;
             cmds.clear();
@@ -48,6 +48,13 @@ where
     }
     read_chunk(store, &cmds, &mut out).await?;
     Ok(out)
+}
+
+fn read_command<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Command> {
+    Ok(Command::hmget(
+        T::key_in(id, store.key_layout())?,
+        T::READ_FIELDS,
+    ))
 }
 
 async fn read_chunk<T: FeatureView>(
@@ -151,7 +158,8 @@ pub(crate) fn check_reply_count(cmds: &[Command], replies: &[Value]) -> Result<(
 /// write; transport errors from [`Store::execute`]. After a transport error the write may or may
 /// not have been applied, but never partly: it is one atomic unit.
 pub async fn write<T: FeatureView>(store: &Store, id: impl EntityId, row: &T) -> Result<()> {
-    let cmd = row.write_command(id, now_ms())?;
+    let key = T::key_in(id, store.key_layout())?;
+    let cmd = row.write_command_for_key(key, now_ms());
     let replies = store.execute(std::slice::from_ref(&cmd)).await?;
     check_write(&cmd, replies.first())
 }
@@ -174,7 +182,7 @@ where
 {
     let rows = rows
         .into_iter()
-        .map(|(id, row)| Ok((T::key(id)?, row)))
+        .map(|(id, row)| Ok((T::key_in(id, store.key_layout())?, row)))
         .collect::<Result<Vec<_>>>()?;
     let updated_at = now_ms();
     let chunk = store.pipeline_chunk_size();
@@ -214,7 +222,9 @@ pub(crate) fn check_write(cmd: &Command, reply: Option<&Value>) -> Result<()> {
 /// # Errors
 /// [`Error::InvalidEntityId`] for the empty id; transport errors from [`Store::execute`].
 pub async fn ttl<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Option<Duration>> {
-    let cmd = Command::Pttl { key: T::key(id)? };
+    let cmd = Command::Pttl {
+        key: T::key_in(id, store.key_layout())?,
+    };
     let replies = store.execute(std::slice::from_ref(&cmd)).await?;
     match replies.first() {
         Some(Value::Int(ms)) if *ms >= 0 => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
@@ -230,11 +240,7 @@ pub async fn ttl<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Opt
 }
 
 fn server_error(cmd: &Command, e: &redis::ServerError) -> Error {
-    Error::Server {
-        command: cmd.name(),
-        key: cmd.key().to_owned(),
-        message: e.to_string(),
-    }
+    Error::from_server(cmd.name(), cmd.key(), e.to_string())
 }
 
 fn describe(reply: Option<&Value>) -> String {

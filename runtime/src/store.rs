@@ -9,10 +9,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Value};
 use tokio::time::{timeout_at, Instant};
 
+use crate::cluster::Cluster;
 use crate::embedded::Embedded;
 use crate::plan::{Command, WRITE_SCRIPT};
 use crate::registry::Registry;
-use crate::{Error, Result};
+use crate::{Error, KeyLayout, Result};
 
 /// Default deadline for one round trip: serving must never hang on a slow server.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -54,19 +55,63 @@ struct Inner {
     backend: Backend,
     response_timeout: Duration,
     chunk: usize,
+    layout: KeyLayout,
     /// Pipelines executed, for [`Store::round_trips`].
     round_trips: AtomicU64,
 }
 
 enum Backend {
-    Server {
-        conn: ConnectionManager,
-        /// Host and port or socket path, without credentials.
-        addr: String,
-        /// Raw connections for batch reads; `None` where unsupported (TLS, RESP3).
-        fast: Option<crate::fast::Pool>,
-    },
+    Server(Box<Server>),
+    Cluster(Cluster),
     Embedded(Embedded),
+}
+
+/// One Valkey or Redis server.
+struct Server {
+    /// Set once connected; a lazily built store connects on first use.
+    conn: tokio::sync::OnceCell<ConnectionManager>,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// Host and port or socket path, without credentials.
+    addr: String,
+    /// Raw connections for batch reads; `None` where unsupported (TLS, RESP3).
+    fast: Option<crate::fast::Pool>,
+    /// `WAIT` for this many replicas, this long, after writes.
+    wait: Option<(usize, Duration)>,
+}
+
+impl Server {
+    /// The connection, made now if this is the first use of a lazily built store (or an earlier
+    /// attempt failed).
+    async fn conn(&self) -> Result<&ConnectionManager> {
+        self.conn
+            .get_or_try_init(|| async {
+                let deadline = Instant::now() + self.connect_timeout;
+                let connect =
+                    ConnectionManager::new_with_config(self.client.clone(), self.config.clone());
+                let conn = timeout_at(deadline, connect)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        op: format!("a connection to {}", self.addr),
+                        after: self.connect_timeout,
+                    })?
+                    .map_err(|e| redis_error(&self.addr, e, None, self.connect_timeout))?;
+                // Load the write script up front, so that the first writes need no second round
+                // trip. A user without permission for SCRIPT (a read-only ACL user) can still
+                // read; writes then report the server's refusal themselves.
+                let load = redis::cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT).clone();
+                let mut loader = conn.clone();
+                let _ = timeout_at(
+                    Instant::now() + self.response_timeout,
+                    loader.send_packed_command(&load),
+                )
+                .await;
+                Ok(conn)
+            })
+            .await
+    }
 }
 
 impl fmt::Debug for Store {
@@ -94,12 +139,41 @@ impl Store {
 
     /// A builder for a server connection with non-default settings.
     pub fn builder(url: &str) -> StoreBuilder {
-        StoreBuilder {
-            url: url.to_owned(),
-            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            chunk: DEFAULT_PIPELINE_CHUNK,
-        }
+        StoreBuilder::new(vec![url.to_owned()], false)
+    }
+
+    /// Connects to a Valkey (or Redis) Cluster with default settings, given the URLs of one or
+    /// more of its nodes (`redis://host:port`, or `rediss://` with the `tls` feature); the
+    /// client discovers the others.
+    ///
+    /// The typed and dynamic operations run unchanged: single commands are routed by key, and
+    /// batches are split by shard, sent to all shards at once, and answered in input order.
+    ///
+    /// # Errors
+    /// As [`StoreBuilder::build`].
+    pub async fn connect_cluster<S: AsRef<str>>(urls: &[S]) -> Result<Store> {
+        Store::cluster_builder(urls).build().await
+    }
+
+    /// A builder for a cluster connection with non-default settings, such as
+    /// [`read_from_replicas`](StoreBuilder::read_from_replicas) or
+    /// [`hash_tag_entities`](StoreBuilder::hash_tag_entities).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> fstore_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use fstore_runtime::Store;
+    ///
+    /// let store = Store::cluster_builder(&["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"])
+    ///     .hash_tag_entities(true)
+    ///     .read_from_replicas(true)
+    ///     .wait_for_replicas(1, Duration::from_millis(100))
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cluster_builder<S: AsRef<str>>(urls: &[S]) -> StoreBuilder {
+        StoreBuilder::new(urls.iter().map(|u| u.as_ref().to_owned()).collect(), true)
     }
 
     /// A store on the in-process embedded backend: no server, the same semantics (TTL included).
@@ -111,6 +185,7 @@ impl Store {
                 backend: Backend::Embedded(Embedded::new()),
                 response_timeout: DEFAULT_RESPONSE_TIMEOUT,
                 chunk: DEFAULT_PIPELINE_CHUNK,
+                layout: KeyLayout::Plain,
                 round_trips: AtomicU64::new(0),
             }),
             registry: None,
@@ -184,16 +259,23 @@ impl Store {
     pub fn as_embedded(&self) -> Option<&Embedded> {
         match &self.inner.backend {
             Backend::Embedded(e) => Some(e),
-            Backend::Server { .. } => None,
+            Backend::Server(_) | Backend::Cluster(_) => None,
         }
     }
 
-    /// A human-readable description of the backend: `valkey at 127.0.0.1:6379` or `embedded`.
+    /// A human-readable description of the backend, without credentials: `server at
+    /// 127.0.0.1:6379`, `cluster of 10.0.0.1:6379, 10.0.0.2:6379` or `embedded (in-process)`.
     pub fn backend_name(&self) -> String {
         match &self.inner.backend {
-            Backend::Server { addr, .. } => format!("server at {addr}"),
+            Backend::Server(server) => format!("server at {}", server.addr),
+            Backend::Cluster(cluster) => format!("cluster of {}", cluster.addrs),
             Backend::Embedded(_) => "embedded (in-process)".to_owned(),
         }
+    }
+
+    /// How entity ids are placed in keys ([`StoreBuilder::hash_tag_entities`]).
+    pub fn key_layout(&self) -> KeyLayout {
+        self.inner.layout
     }
 
     /// How many entities a batch operation sends per pipeline.
@@ -218,11 +300,10 @@ impl Store {
     /// has one.
     pub(crate) fn fast_pool(&self) -> Option<(&crate::fast::Pool, &str)> {
         match &self.inner.backend {
-            Backend::Server {
-                fast: Some(pool),
-                addr,
-                ..
-            } => Some((pool, addr)),
+            Backend::Server(server) => server
+                .fast
+                .as_ref()
+                .map(|pool| (pool, server.addr.as_str())),
             _ => None,
         }
     }
@@ -248,11 +329,12 @@ impl Store {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner.backend {
             Backend::Embedded(db) => Ok(db.execute(commands)),
-            Backend::Server { conn, addr, .. } => {
+            Backend::Cluster(cluster) => cluster.execute(commands).await,
+            Backend::Server(server) => {
                 let mut replies = match commands {
                     // One command needs no pipeline (and no pipeline's bookkeeping).
                     [one] => {
-                        self.round_trip(conn, addr, Request::One(&one.to_cmd()))
+                        self.round_trip(server, commands, Request::One(&one.to_cmd()))
                             .await?
                     }
                     _ => {
@@ -260,11 +342,15 @@ impl Store {
                         for cmd in commands {
                             cmd.append_to(&mut pipe);
                         }
-                        self.round_trip(conn, addr, Request::Many(&pipe)).await?
+                        self.round_trip(server, commands, Request::Many(&pipe))
+                            .await?
                     }
                 };
-                self.load_script_if_missing(conn, addr, commands, &mut replies)
+                self.load_script_if_missing(server, commands, &mut replies)
                     .await?;
+                if commands.iter().any(|c| matches!(c, Command::Write(_))) {
+                    self.wait_for_replicas(server, commands).await?;
+                }
                 Ok(replies)
             }
         }
@@ -279,8 +365,9 @@ impl Store {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
-        let Backend::Server { conn, addr, .. } = &self.inner.backend else {
-            // The embedded backend applies a whole `execute` under one lock.
+        let Backend::Server(server) = &self.inner.backend else {
+            // The embedded backend applies a whole `execute` under one lock; a cluster makes one
+            // transaction per entity, as a transaction cannot span slots.
             return self.execute(writes).await;
         };
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
@@ -291,8 +378,9 @@ impl Store {
             counts.push(cmd.append_unscripted(&mut pipe));
         }
         let mut replies = self
-            .round_trip(conn, addr, Request::Transaction(&pipe))
+            .round_trip(server, writes, Request::Transaction(&pipe))
             .await?;
+        self.wait_for_replicas(server, writes).await?;
         let results = match replies.pop() {
             Some(Value::Array(results)) if results.len() == pipe.len() => results,
             // `EXECABORT` (a command was refused while queueing): every write failed with it.
@@ -328,8 +416,7 @@ impl Store {
     /// the writes that were refused (they are idempotent), in one more round trip.
     async fn load_script_if_missing(
         &self,
-        conn: &ConnectionManager,
-        addr: &str,
+        server: &Server,
         commands: &[Command],
         replies: &mut [Value],
     ) -> Result<()> {
@@ -347,7 +434,9 @@ impl Store {
         for &i in &missing {
             commands[i].append_to(&mut pipe);
         }
-        let retried = self.round_trip(conn, addr, Request::Many(&pipe)).await?;
+        let retried = self
+            .round_trip(server, commands, Request::Many(&pipe))
+            .await?;
         // The first reply is SCRIPT LOAD's (the hash, or an error the writes will repeat).
         for (&i, reply) in missing.iter().zip(retried.into_iter().skip(1)) {
             replies[i] = reply;
@@ -355,14 +444,48 @@ impl Store {
         Ok(())
     }
 
+    /// With [`StoreBuilder::wait_for_replicas`]: `WAIT` until enough replicas acknowledged the
+    /// writes just sent on the connection.
+    async fn wait_for_replicas(&self, server: &Server, writes: &[Command]) -> Result<()> {
+        let Some((required, timeout)) = server.wait else {
+            return Ok(());
+        };
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let wait = redis::cmd("WAIT").arg(required).arg(ms).clone();
+        let reply = self.round_trip(server, writes, Request::One(&wait)).await?;
+        let acknowledged = match reply.first() {
+            Some(Value::Int(n)) => usize::try_from(*n).unwrap_or(0),
+            Some(Value::ServerError(e)) => {
+                return Err(Error::from_server("WAIT", "", e.to_string()));
+            }
+            _ => 0,
+        };
+        if acknowledged >= required {
+            return Ok(());
+        }
+        Err(Error::NotReplicated {
+            key: writes
+                .first()
+                .map(Command::key)
+                .unwrap_or_default()
+                .to_owned(),
+            entities: writes.len(),
+            acknowledged,
+            required,
+        })
+    }
+
     /// One round trip with the deadline; a dropped connection is retried once within the same
-    /// deadline, so that the first call after a server restart succeeds.
+    /// deadline, so that the first call after a server restart succeeds. `commands` are what the
+    /// request carries, for error messages.
     async fn round_trip(
         &self,
-        conn: &ConnectionManager,
-        addr: &str,
+        server: &Server,
+        commands: &[Command],
         request: Request<'_>,
     ) -> Result<Vec<Value>> {
+        let addr = server.addr.as_str();
+        let conn = server.conn().await?;
         let after = self.inner.response_timeout;
         let deadline = Instant::now() + after;
         let timeout = || Error::Timeout {
@@ -396,7 +519,7 @@ impl Store {
                 .map_err(|_| timeout())?,
             other => other,
         };
-        result.map_err(|e| connection_error(addr, e, after))
+        result.map_err(|e| redis_error(addr, e, commands.first(), after))
     }
 }
 
@@ -414,7 +537,30 @@ fn is_reconnectable(e: &RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
 }
 
-fn connection_error(addr: &str, e: RedisError, after: Duration) -> Error {
+/// The error for a client error talking to `addr` (a server, or a cluster's seed list) while
+/// sending `command`: [`Error::Auth`] for refused credentials, [`Error::PermissionDenied`] for a
+/// `NOPERM`, [`Error::Timeout`] for the client's own deadline, else [`Error::Connection`].
+pub(crate) fn redis_error(
+    addr: &str,
+    e: RedisError,
+    command: Option<&Command>,
+    after: Duration,
+) -> Error {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
+    {
+        return Error::Auth {
+            addr: addr.to_owned(),
+            message: e.to_string(),
+        };
+    }
+    if e.code() == Some("NOPERM") {
+        return Error::PermissionDenied {
+            command: command.map_or("a command", Command::name),
+            key: command.map(Command::key).unwrap_or_default().to_owned(),
+            message: e.to_string(),
+        };
+    }
     if e.is_timeout() {
         return Error::Timeout {
             op: format!("a reply from {addr}"),
@@ -427,30 +573,78 @@ fn connection_error(addr: &str, e: RedisError, after: Duration) -> Error {
     }
 }
 
-/// Settings for a server connection; made by [`Store::builder`].
+/// Settings for a server or cluster connection; made by [`Store::builder`] or
+/// [`Store::cluster_builder`].
+///
+/// Credentials come from the URL (`redis://user:password@host:6379`) or from
+/// [`username`](Self::username) / [`password`](Self::password), which take precedence. They never
+/// appear in `Debug` output, in [`Store::backend_name`] or in error messages.
 #[derive(Clone)]
 #[must_use = "a builder does nothing until `build` is awaited"]
 pub struct StoreBuilder {
-    url: String,
+    urls: Vec<String>,
+    cluster: bool,
+    username: Option<String>,
+    password: Option<String>,
     response_timeout: Duration,
     connect_timeout: Duration,
     chunk: usize,
+    layout: KeyLayout,
+    read_from_replicas: bool,
+    wait: Option<(usize, Duration)>,
+    lazy: bool,
+    #[cfg(feature = "tls")]
+    root_cert: Option<Vec<u8>>,
+    #[cfg(feature = "tls")]
+    client_cert: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl fmt::Debug for StoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreBuilder")
-            .field("url", &redact(&self.url))
+        let urls: Vec<String> = self.urls.iter().map(|u| redact(u)).collect();
+        let mut d = f.debug_struct("StoreBuilder");
+        d.field("urls", &urls)
+            .field("cluster", &self.cluster)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
             .field("response_timeout", &self.response_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("pipeline_chunk_size", &self.chunk)
-            .finish()
+            .field("key_layout", &self.layout)
+            .field("read_from_replicas", &self.read_from_replicas)
+            .field("wait_for_replicas", &self.wait)
+            .field("connect_lazily", &self.lazy);
+        #[cfg(feature = "tls")]
+        d.field("tls_root_certificate", &self.root_cert.is_some())
+            .field("tls_client_certificate", &self.client_cert.is_some());
+        d.finish()
     }
 }
 
 impl StoreBuilder {
+    fn new(urls: Vec<String>, cluster: bool) -> StoreBuilder {
+        StoreBuilder {
+            urls,
+            cluster,
+            username: None,
+            password: None,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            chunk: DEFAULT_PIPELINE_CHUNK,
+            layout: KeyLayout::Plain,
+            read_from_replicas: false,
+            wait: None,
+            lazy: false,
+            #[cfg(feature = "tls")]
+            root_cert: None,
+            #[cfg(feature = "tls")]
+            client_cert: None,
+        }
+    }
+
     /// The deadline of one round trip (default 500 ms). A call that gets no answer in time
-    /// returns [`Error::Timeout`]; the next call works as soon as the server answers again.
+    /// returns [`Error::Timeout`]; the next call works as soon as the server answers again. On a
+    /// cluster it bounds the whole call, retries after a failover included.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = timeout;
         self
@@ -464,26 +658,155 @@ impl StoreBuilder {
 
     /// How many entities a batch operation sends per pipeline (default 1,000; at least 1).
     /// Larger batches are split into several pipelines, so that memory stays bounded by the
-    /// results.
+    /// results. On a cluster a pipeline is further split by shard.
     pub fn pipeline_chunk_size(mut self, entities: usize) -> Self {
         self.chunk = entities.max(1);
+        self
+    }
+
+    /// The ACL username, instead of the URL's.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The password, instead of the URL's. Never shown in `Debug` output or errors.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Puts entity ids in a cluster hash tag: `fs:v1:user_profile:{user_123}` instead of
+    /// `fs:v1:user_profile:user_123` (default `false`).
+    ///
+    /// Every view of one entity then lives in one slot, on one node: a multi-view
+    /// [`vector`](crate::vector::vector) of one entity is one pipeline to one node instead of
+    /// one per view, and an entity's views fail over together. The trade-off: keys are spread by
+    /// entity only, so one very hot entity loads one node with all its views; and the layout is
+    /// part of the data format, so every reader and writer of the data (a Python job included)
+    /// must use the same one; switching it is a migration. Works on a single server too.
+    pub fn hash_tag_entities(mut self, enabled: bool) -> Self {
+        self.layout = if enabled {
+            KeyLayout::HashTag
+        } else {
+            KeyLayout::Plain
+        };
+        self
+    }
+
+    /// Cluster only: sends reads to replicas (default `false`: primaries). Spreads the read load,
+    /// at the price of reading data a few milliseconds behind the primary's (asynchronous
+    /// replication). Writes always go to primaries.
+    pub fn read_from_replicas(mut self, enabled: bool) -> Self {
+        self.read_from_replicas = enabled;
+        self
+    }
+
+    /// After every write (each pipeline of a batch), waits up to `timeout` until `replicas`
+    /// replicas have acknowledged it (`WAIT`); fewer in time is [`Error::NotReplicated`]
+    /// (default: no wait). Valkey replicates asynchronously: without this, a write acknowledged
+    /// by a primary that dies a moment later may be missing on the replica that takes over.
+    /// Keep `timeout` below the [`response_timeout`](Self::response_timeout).
+    pub fn wait_for_replicas(mut self, replicas: usize, timeout: Duration) -> Self {
+        self.wait = (replicas > 0).then_some((replicas, timeout));
+        self
+    }
+
+    /// Builds the store without connecting (default `false`): [`build`](Self::build) then fails
+    /// only for a bad configuration, and the connection is made on first use, retried by each
+    /// call until the server is up. For services that may start before their Valkey does. Not
+    /// for clusters, whose client needs the topology up front.
+    pub fn connect_lazily(mut self, enabled: bool) -> Self {
+        self.lazy = enabled;
+        self
+    }
+
+    /// Trusts the certificate authority `pem` (PEM bytes) for `rediss://` URLs, instead of the
+    /// system's roots: for servers with certificates of a private CA.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_cert = Some(pem.into());
+        self
+    }
+
+    /// Presents this client certificate and private key (PEM bytes) for mutual TLS
+    /// (`tls-auth-clients yes` on the server).
+    #[cfg(feature = "tls")]
+    pub fn tls_client_certificate(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.client_cert = Some((cert_pem.into(), key_pem.into()));
         self
     }
 
     /// Connects and returns the store.
     ///
     /// # Errors
-    /// [`Error::Config`] for a malformed URL; [`Error::Connection`] or [`Error::Timeout`] when the
-    /// server cannot be reached within the connect timeout.
+    /// [`Error::Config`] for a malformed URL (or `rediss://` without the `tls` feature);
+    /// [`Error::Auth`] for refused credentials; [`Error::Connection`] or [`Error::Timeout`] when
+    /// the server cannot be reached within the connect timeout (not with
+    /// [`connect_lazily`](Self::connect_lazily)).
     pub async fn build(self) -> Result<Store> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| {
+        let backend = if self.cluster {
+            Backend::Cluster(self.build_cluster().await?)
+        } else {
+            let server = self.build_server()?;
+            if !self.lazy {
+                server.conn().await?;
+            }
+            Backend::Server(Box::new(server))
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                response_timeout: self.response_timeout,
+                chunk: self.chunk,
+                layout: self.layout,
+                round_trips: AtomicU64::new(0),
+            }),
+            registry: None,
+        })
+    }
+
+    /// The connection info of `url`, with the builder's credentials.
+    fn connection_info(&self, url: &str) -> Result<redis::ConnectionInfo> {
+        use redis::IntoConnectionInfo as _;
+        if !cfg!(feature = "tls") && url.starts_with("rediss:") {
+            return Err(Error::Config(format!(
+                "{:?} is a TLS URL, but fstore was built without TLS; enable its `tls` feature",
+                redact(url)
+            )));
+        }
+        let info = url.into_connection_info().map_err(|e| {
             Error::Config(format!(
-                "cannot use {:?} as a server URL ({e}); expected redis://host:port or unix:///path",
-                redact(&self.url)
+                "cannot use {:?} as a server URL ({e}); expected redis://host:port, \
+                 rediss://host:port or unix:///path",
+                redact(url)
             ))
         })?;
-        let addr = client.get_connection_info().addr().to_string();
-        let fast = crate::fast::Pool::new(client.get_connection_info(), self.connect_timeout);
+        let mut settings = info.redis_settings().clone();
+        if let Some(user) = &self.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            settings = settings.set_password(password);
+        }
+        Ok(info.set_redis_settings(settings))
+    }
+
+    fn build_server(&self) -> Result<Server> {
+        let [url] = self.urls.as_slice() else {
+            return Err(Error::Config(format!(
+                "a server store takes one URL, not {}; use Store::cluster_builder for a cluster",
+                self.urls.len()
+            )));
+        };
+        let info = self.connection_info(url)?;
+        let addr = info.addr().to_string();
+        let client = self.client(info.clone())?;
+        let fast = crate::fast::Pool::new(&info, self.connect_timeout);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout))
@@ -492,34 +815,125 @@ impl StoreBuilder {
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(200));
-        let deadline = Instant::now() + self.connect_timeout;
-        let conn = timeout_at(deadline, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| Error::Timeout {
-                op: format!("a connection to {addr}"),
-                after: self.connect_timeout,
-            })?
-            .map_err(|e| connection_error(&addr, e, self.connect_timeout))?;
-        // Load the write script up front, so that the first writes need no second round trip.
-        // A user without permission for SCRIPT (a read-only ACL user) can still read; writes
-        // then report the server's refusal themselves.
-        let load = redis::cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT).clone();
-        let mut loader = conn.clone();
-        let _ = timeout_at(
-            Instant::now() + self.response_timeout,
-            loader.send_packed_command(&load),
-        )
-        .await;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                backend: Backend::Server { conn, addr, fast },
-                response_timeout: self.response_timeout,
-                chunk: self.chunk,
-                round_trips: AtomicU64::new(0),
-            }),
-            registry: None,
+        Ok(Server {
+            conn: tokio::sync::OnceCell::new(),
+            client,
+            config,
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.response_timeout,
+            addr,
+            fast,
+            wait: self.wait,
         })
     }
+
+    #[cfg(feature = "tls")]
+    fn client(&self, info: redis::ConnectionInfo) -> Result<redis::Client> {
+        let certs = redis::TlsCertificates {
+            client_tls: self.client_cert.clone().map(|(client_cert, client_key)| {
+                redis::ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                }
+            }),
+            root_cert: self.root_cert.clone(),
+        };
+        let addr = info.addr().to_string();
+        if certs.client_tls.is_none() && certs.root_cert.is_none() {
+            return redis::Client::open(info).map_err(|e| tls_config_error(&addr, e));
+        }
+        redis::Client::build_with_tls(info, certs).map_err(|e| tls_config_error(&addr, e))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn client(&self, info: redis::ConnectionInfo) -> Result<redis::Client> {
+        let addr = info.addr().to_string();
+        redis::Client::open(info)
+            .map_err(|e| Error::Config(format!("cannot connect to {addr}: {e}")))
+    }
+
+    async fn build_cluster(&self) -> Result<Cluster> {
+        use redis::cluster::ClusterClientBuilder;
+        if self.urls.is_empty() {
+            return Err(Error::Config(
+                "a cluster store needs the URL of at least one node".to_owned(),
+            ));
+        }
+        if self.lazy {
+            return Err(Error::Config(
+                "connect_lazily is for single servers; a cluster client needs the topology up front"
+                    .to_owned(),
+            ));
+        }
+        let infos = self
+            .urls
+            .iter()
+            .map(|u| self.connection_info(u))
+            .collect::<Result<Vec<_>>>()?;
+        let addrs = infos
+            .iter()
+            .map(|i| i.addr().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let first = infos[0].redis_settings().clone();
+        let mut builder = ClusterClientBuilder::new(infos)
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.response_timeout)
+            // Quick retries: the call's own deadline bounds them, and a failover takes seconds.
+            .retries(4)
+            .min_retry_wait(10)
+            .max_retry_wait(100);
+        if let Some(user) = first.username() {
+            builder = builder.username(user);
+        }
+        if let Some(password) = first.password() {
+            builder = builder.password(password);
+        }
+        if self.read_from_replicas {
+            builder = builder.read_routing_strategy(
+                redis::cluster_read_routing::RoundRobinReplicaStrategy::default(),
+            );
+        }
+        #[cfg(feature = "tls")]
+        {
+            if self.root_cert.is_some() || self.client_cert.is_some() {
+                builder = builder.certs(redis::TlsCertificates {
+                    client_tls: self.client_cert.clone().map(|(client_cert, client_key)| {
+                        redis::ClientTlsConfig {
+                            client_cert,
+                            client_key,
+                        }
+                    }),
+                    root_cert: self.root_cert.clone(),
+                });
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::Config(format!("cannot use the cluster nodes {addrs}: {e}")))?;
+        let deadline = Instant::now() + self.connect_timeout;
+        let conn = timeout_at(deadline, client.get_async_connection())
+            .await
+            .map_err(|_| Error::Timeout {
+                op: format!("a connection to the cluster of {addrs}"),
+                after: self.connect_timeout,
+            })?
+            .map_err(|e| redis_error(&addrs, e, None, self.connect_timeout))?;
+        Ok(Cluster::new(
+            conn,
+            addrs,
+            self.read_from_replicas,
+            self.wait,
+            self.response_timeout,
+        ))
+    }
+}
+
+#[cfg(feature = "tls")]
+fn tls_config_error(addr: &str, e: RedisError) -> Error {
+    Error::Config(format!(
+        "cannot set up TLS for {addr}: {e}; the certificates must be PEM"
+    ))
 }
 
 /// `url` with any password replaced by `***`.

@@ -10,7 +10,7 @@ use redis::Value;
 use crate::ops::{check_reply_count, hmget_values, now_ms};
 use crate::plan::Command;
 use crate::view::Row;
-use crate::{EntityId, Error, FeatureValue, Result, Store};
+use crate::{EntityId, Error, FeatureValue, KeyLayout, Result, Store};
 
 /// One view a vector reads from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,12 +417,18 @@ fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
     Ok(text)
 }
 
-/// Appends one `HMGET` per view of `T` for `entity`.
-fn push_commands<T: FeatureVector>(entity: &str, cmds: &mut Vec<Command>) {
+/// Appends one `HMGET` per view of `T` for `entity` (checked non-empty), keys in `layout`.
+fn push_commands<T: FeatureVector>(entity: &str, layout: KeyLayout, cmds: &mut Vec<Command>) {
     for view in T::VIEWS {
-        let mut key = String::with_capacity(view.key_prefix.len() + entity.len());
+        let mut key = String::with_capacity(view.key_prefix.len() + entity.len() + 2);
         key.push_str(view.key_prefix);
-        key.push_str(entity);
+        if layout == KeyLayout::HashTag {
+            key.push('{');
+            key.push_str(entity);
+            key.push('}');
+        } else {
+            key.push_str(entity);
+        }
         cmds.push(Command::hmget(key, view.read_fields));
     }
 }
@@ -454,7 +460,7 @@ fn decode_entity<T: FeatureVector>(
 pub async fn vector<T: FeatureVector>(store: &Store, id: impl EntityId) -> Result<T> {
     let entity = entity_text::<T>(&id)?;
     let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, &mut cmds);
+    push_commands::<T>(&entity, store.key_layout(), &mut cmds);
     let replies = store.execute(&cmds).await?;
     check_reply_count(&cmds, &replies)?;
     decode_entity(&entity, &cmds, &replies, now_ms(), None)
@@ -470,7 +476,7 @@ pub async fn vector_with_report<T: FeatureVector>(
 ) -> Result<(T, Report)> {
     let entity = entity_text::<T>(&id)?;
     let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, &mut cmds);
+    push_commands::<T>(&entity, store.key_layout(), &mut cmds);
     let replies = store.execute(&cmds).await?;
     check_reply_count(&cmds, &replies)?;
     let mut report = Report::default();
@@ -498,7 +504,7 @@ where
     let mut cmds = Vec::with_capacity(entities.capacity() * views);
     for id in ids {
         let entity = entity_text::<T>(&id)?;
-        push_commands::<T>(&entity, &mut cmds);
+        push_commands::<T>(&entity, store.key_layout(), &mut cmds);
         entities.push(entity);
         if entities.len() == per_chunk {
             vector_chunk(store, &entities, &cmds, &mut out).await?;

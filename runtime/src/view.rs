@@ -44,16 +44,18 @@ pub trait FeatureView: Sized {
     /// # Errors
     /// [`Error::InvalidEntityId`] for the empty id.
     fn key(id: impl EntityId) -> Result<String> {
-        let mut key = String::with_capacity(Self::KEY_PREFIX.len() + 24);
+        Self::key_in(id, KeyLayout::Plain)
+    }
+
+    /// The key of entity `id` in this view in `layout`: `fs:v1:user_profile:user_123`, or
+    /// `fs:v1:user_profile:{user_123}` with [`KeyLayout::HashTag`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidEntityId`] for the empty id.
+    fn key_in(id: impl EntityId, layout: KeyLayout) -> Result<String> {
+        let mut key = String::with_capacity(Self::KEY_PREFIX.len() + 26);
         key.push_str(Self::KEY_PREFIX);
-        id.write_id(&mut key);
-        if key.len() == Self::KEY_PREFIX.len() {
-            return Err(Error::InvalidEntityId {
-                view: Self::VIEW.to_owned(),
-                id: String::new(),
-                reason: "the empty string is not an entity id",
-            });
-        }
+        layout.push_id(&mut key, Self::VIEW, &id)?;
         Ok(key)
     }
 
@@ -80,6 +82,57 @@ pub trait FeatureView: Sized {
         self.encode(&mut w);
         let ttl_ms = u64::try_from(Self::TTL.as_millis()).unwrap_or(u64::MAX);
         Command::Write(w.finish(key, ttl_ms, updated_at_ms))
+    }
+}
+
+/// How an entity id is placed in its keys; set with
+/// [`StoreBuilder::hash_tag_entities`](crate::StoreBuilder::hash_tag_entities).
+///
+/// The layout is part of the stored data's format: a store reads only keys written in its own
+/// layout, so switching it is a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum KeyLayout {
+    /// `fs:v1:user_profile:user_123`: the id verbatim after the view's prefix. The default, and
+    /// the layout of the Python library.
+    #[default]
+    Plain,
+    /// `fs:v1:user_profile:{user_123}`: the id in a cluster hash tag, so that every view of one
+    /// entity hashes to the same slot (and node) of a Valkey Cluster. An id whose text starts
+    /// with `}` makes an empty tag, which Valkey ignores: its keys still work, spread by the
+    /// whole key.
+    HashTag,
+}
+
+impl KeyLayout {
+    /// Appends `id` to `key` (which holds a view's prefix) in this layout.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEntityId`] for the empty id.
+    pub(crate) fn push_id(
+        self,
+        key: &mut String,
+        view: &str,
+        id: &(impl EntityId + ?Sized),
+    ) -> Result<()> {
+        let prefix = key.len();
+        if self == KeyLayout::HashTag {
+            key.push('{');
+        }
+        let start = key.len();
+        id.write_id(key);
+        if key.len() == start {
+            key.truncate(prefix);
+            return Err(Error::InvalidEntityId {
+                view: view.to_owned(),
+                id: String::new(),
+                reason: "the empty string is not an entity id",
+            });
+        }
+        if self == KeyLayout::HashTag {
+            key.push('}');
+        }
+        Ok(())
     }
 }
 

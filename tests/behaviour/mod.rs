@@ -10,13 +10,32 @@ use std::time::Duration;
 use fstore::{FeatureView, Store};
 use redis::AsyncCommands;
 
+use crate::support::cluster::TestCluster;
 use crate::support::TestServer;
 
 /// A store under test plus raw access to its data, as another writer would have.
 pub struct Harness {
     pub store: Store,
     server: Option<TestServer>,
-    raw: Option<redis::aio::MultiplexedConnection>,
+    cluster: Option<TestCluster>,
+    raw: Option<Raw>,
+}
+
+/// A raw connection to the data: to the server, or a cluster client that routes by key.
+#[derive(Clone)]
+enum Raw {
+    Server(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// Runs `$body` with `$conn` bound to the raw connection, whichever kind it is.
+macro_rules! with_raw {
+    ($raw:expr, |$conn:ident| $body:expr) => {
+        match $raw.clone() {
+            Raw::Server(mut $conn) => $body,
+            Raw::Cluster(mut $conn) => $body,
+        }
+    };
 }
 
 impl Harness {
@@ -40,7 +59,41 @@ impl Harness {
         Harness {
             store,
             server: Some(server),
-            raw: Some(raw),
+            cluster: None,
+            raw: Some(Raw::Server(raw)),
+        }
+    }
+
+    /// A fresh Valkey Cluster (three primaries, one replica each) and a store connected to it.
+    pub async fn cluster() -> Harness {
+        Harness::cluster_with(|b| b).await
+    }
+
+    /// As [`cluster`](Self::cluster), with builder settings.
+    pub async fn cluster_with(
+        configure: impl FnOnce(fstore::StoreBuilder) -> fstore::StoreBuilder,
+    ) -> Harness {
+        // Healthy: replication links up too, so that replicas are in `CLUSTER SLOTS` for the client.
+        let cluster = tokio::task::spawn_blocking(|| {
+            let cluster = TestCluster::start();
+            cluster.wait_healthy();
+            cluster
+        })
+        .await
+        .unwrap();
+        let builder =
+            Store::cluster_builder(&cluster.urls()).response_timeout(Duration::from_secs(5));
+        let store = configure(builder).build().await.unwrap();
+        let raw = cluster
+            .cluster_client()
+            .get_async_connection()
+            .await
+            .unwrap();
+        Harness {
+            store,
+            server: None,
+            cluster: Some(cluster),
+            raw: Some(Raw::Cluster(raw)),
         }
     }
 
@@ -49,20 +102,42 @@ impl Harness {
         Harness {
             store: Store::embedded(),
             server: None,
+            cluster: None,
             raw: None,
         }
     }
 
     pub fn is_embedded(&self) -> bool {
-        self.server.is_none()
+        self.raw.is_none()
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The URL of every cluster node.
+    pub fn cluster_urls(&self) -> Vec<String> {
+        self.cluster.as_ref().expect("a cluster harness").urls()
+    }
+
+    /// A plain connection to the first running cluster node, for commands without a key.
+    pub fn cluster_conn(&self) -> redis::Connection {
+        let cluster = self.cluster.as_ref().expect("a cluster harness");
+        let port = cluster.primaries()[0];
+        cluster.conn(port)
+    }
+
+    /// The cluster, for cluster tests.
+    pub fn test_cluster(&mut self) -> &mut TestCluster {
+        self.cluster.as_mut().expect("a cluster harness")
     }
 
     /// `HSET key f v …` as another writer (a Python job) would do it: no TTL, no `_updated_at`.
     pub async fn hset(&self, key: &str, fields: &[(&str, &[u8])]) {
         match &self.raw {
-            Some(conn) => {
-                let _: () = conn.clone().hset_multiple(key, fields).await.unwrap();
-            }
+            Some(raw) => with_raw!(raw, |conn| {
+                let _: () = conn.hset_multiple(key, fields).await.unwrap();
+            }),
             None => self.store.as_embedded().unwrap().hset(key, fields),
         }
     }
@@ -70,11 +145,11 @@ impl Harness {
     /// The raw hash of `key`, sorted by field.
     pub async fn hgetall(&self, key: &str) -> Vec<(String, Vec<u8>)> {
         match &self.raw {
-            Some(conn) => {
-                let mut all: Vec<(String, Vec<u8>)> = conn.clone().hgetall(key).await.unwrap();
+            Some(raw) => with_raw!(raw, |conn| {
+                let mut all: Vec<(String, Vec<u8>)> = conn.hgetall(key).await.unwrap();
                 all.sort();
                 all
-            }
+            }),
             None => self.store.as_embedded().unwrap().hgetall(key),
         }
     }
@@ -82,7 +157,7 @@ impl Harness {
     /// `PTTL key` in milliseconds: -2 when absent, -1 without expiry.
     pub async fn pttl(&self, key: &str) -> i64 {
         match &self.raw {
-            Some(conn) => conn.clone().pttl(key).await.unwrap(),
+            Some(raw) => with_raw!(raw, |conn| conn.pttl(key).await.unwrap()),
             None => match self.store.as_embedded().unwrap().pttl(key) {
                 None => -2,
                 Some(None) => -1,
@@ -94,11 +169,12 @@ impl Harness {
     /// Every live key, sorted.
     pub async fn keys(&self) -> Vec<String> {
         match &self.raw {
-            Some(conn) => {
-                let mut keys: Vec<String> = conn.clone().keys("*").await.unwrap();
+            // On a cluster, KEYS goes to every primary and the answers are joined.
+            Some(raw) => with_raw!(raw, |conn| {
+                let mut keys: Vec<String> = conn.keys("*").await.unwrap();
                 keys.sort();
                 keys
-            }
+            }),
             None => self.store.as_embedded().unwrap().keys(),
         }
     }
@@ -106,9 +182,9 @@ impl Harness {
     /// `SET key value`: a key of the wrong type for a hash read.
     pub async fn set_string(&self, key: &str, value: &str) {
         match &self.raw {
-            Some(conn) => {
-                let _: () = conn.clone().set(key, value).await.unwrap();
-            }
+            Some(raw) => with_raw!(raw, |conn| {
+                let _: () = conn.set(key, value).await.unwrap();
+            }),
             None => panic!("the embedded backend stores hashes only"),
         }
     }
@@ -130,6 +206,29 @@ impl Harness {
     pub fn server(&mut self) -> &mut TestServer {
         self.server.as_mut().expect("a valkey harness")
     }
+}
+
+/// Defines `$name::valkey`, `$name::embedded` and `$name::cluster` running `$body(harness).await`.
+#[macro_export]
+macro_rules! all_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn valkey() {
+                super::$body($crate::behaviour::Harness::valkey().await).await;
+            }
+
+            #[tokio::test]
+            async fn embedded() {
+                super::$body($crate::behaviour::Harness::embedded()).await;
+            }
+
+            #[tokio::test]
+            async fn cluster() {
+                super::$body($crate::behaviour::Harness::cluster().await).await;
+            }
+        }
+    };
 }
 
 /// Defines `$name::valkey` and `$name::embedded` running `$body(harness).await`.

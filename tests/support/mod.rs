@@ -8,6 +8,13 @@
 //! The binary is `FSTORE_TEST_SERVER` if set, else `valkey-server`, else
 //! `redis-server` from `PATH`. A missing binary is a loud failure, never a skip:
 //! `scripts/test` installs one.
+//!
+//! [`TestServer::start_tls`] starts a TLS-only server (`--port 0 --tls-port P`) on certificates
+//! that the `openssl` CLI generates at start in the server's directory ([`TlsFiles`]); a missing
+//! `openssl` is a loud failure too. [`TestServer::add_acl_users`] creates the ACL users
+//! [`READER`] (the issue's read-only grant) and [`WRITER`].
+
+pub mod cluster;
 
 use std::env;
 use std::fs::{self, File};
@@ -33,6 +40,8 @@ const SOCKET_FILE: &str = "server.sock";
 enum Listen {
     Tcp(u16),
     Unix(PathBuf),
+    /// TLS only: `--port 0 --tls-port P`.
+    Tls(u16),
 }
 
 /// A `valkey-server` (or `redis-server`) owned by one test.
@@ -61,11 +70,41 @@ impl TestServer {
     /// Starts a server on a free port of 127.0.0.1, with `extra_args` after the
     /// defaults (so `--save 60 1` or `--appendonly yes` override them).
     pub fn start_with(extra_args: &[&str]) -> TestServer {
+        let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        TestServer::start_on(Listen::Tcp(free_port()), unique_temp_dir(), extra_args)
+    }
+
+    /// Starts a server that listens only for TLS, on a free port of 127.0.0.1, with certificates
+    /// generated now in its directory: a CA, a server certificate for `127.0.0.1` and a client
+    /// certificate, both signed by the CA. `client_auth` is its `--tls-auth-clients`.
+    ///
+    /// [`url`](Self::url) is then `rediss://127.0.0.1:PORT`; [`client`](Self::client) (with the
+    /// `tls` feature) trusts the CA and presents the client certificate.
+    pub fn start_tls(client_auth: ClientAuth) -> (TestServer, TlsFiles) {
+        let dir = unique_temp_dir();
+        let files = TlsFiles::generate(&dir);
+        let mut extra_args = Vec::new();
+        for (flag, path) in [
+            ("--tls-cert-file", &files.server_cert),
+            ("--tls-key-file", &files.server_key),
+            ("--tls-ca-cert-file", &files.ca_cert),
+        ] {
+            extra_args.push(flag.to_owned());
+            extra_args.push(path.to_string_lossy().into_owned());
+        }
+        extra_args.push("--tls-auth-clients".to_owned());
+        extra_args.push(client_auth.as_arg().to_owned());
+        let server = TestServer::start_on(Listen::Tls(free_port()), dir, extra_args);
+        (server, files)
+    }
+
+    /// Starts a server on `listen` in `dir`, on a fresh port when the chosen one was taken.
+    fn start_on(listen: Listen, dir: PathBuf, extra_args: Vec<String>) -> TestServer {
         let mut server = TestServer {
             child: None,
-            listen: Listen::Tcp(free_port()),
-            dir: unique_temp_dir(),
-            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
+            listen,
+            dir,
+            extra_args,
             log_shown: false,
         };
         let mut attempt = 1;
@@ -75,7 +114,10 @@ impl TestServer {
                 // Another process took the port between `free_port` and the bind.
                 Err(StartError::PortTaken) if attempt < PORT_ATTEMPTS => {
                     attempt += 1;
-                    server.listen = Listen::Tcp(free_port());
+                    server.listen = match server.listen {
+                        Listen::Tls(_) => Listen::Tls(free_port()),
+                        _ => Listen::Tcp(free_port()),
+                    };
                 }
                 Err(err) => server.fail(err),
             }
@@ -107,18 +149,32 @@ impl TestServer {
         server
     }
 
-    /// `redis://127.0.0.1:PORT`, or `unix:///path/to/server.sock`.
+    /// `redis://127.0.0.1:PORT`, `rediss://127.0.0.1:PORT` (TLS) or `unix:///path/to/server.sock`.
     pub fn url(&self) -> String {
         match &self.listen {
             Listen::Tcp(port) => format!("redis://127.0.0.1:{port}"),
             Listen::Unix(path) => format!("unix://{}", path.display()),
+            Listen::Tls(port) => format!("rediss://127.0.0.1:{port}"),
         }
     }
 
-    /// The TCP port. Panics for a unix-socket server, which has none.
+    /// [`url`](Self::url) with ACL credentials: `redis://user:password@127.0.0.1:PORT` (or
+    /// `rediss://…`). Panics for a unix-socket server.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        let (scheme, port) = match &self.listen {
+            Listen::Tcp(port) => ("redis", port),
+            Listen::Tls(port) => ("rediss", port),
+            Listen::Unix(path) => {
+                panic!("no URL with credentials for unix socket {}", path.display())
+            }
+        };
+        format!("{scheme}://{user}:{password}@127.0.0.1:{port}")
+    }
+
+    /// The TCP (or TLS) port. Panics for a unix-socket server, which has none.
     pub fn port(&self) -> u16 {
         match &self.listen {
-            Listen::Tcp(port) => *port,
+            Listen::Tcp(port) | Listen::Tls(port) => *port,
             Listen::Unix(path) => panic!(
                 "server listens on unix socket {}, not on a TCP port",
                 path.display()
@@ -171,9 +227,61 @@ impl TestServer {
         log
     }
 
-    /// A client for this server, for raw commands (HSET, TTL, …) in tests.
+    /// A client for this server, for raw commands (HSET, TTL, …) in tests, as the `default`
+    /// user. For a TLS server (which needs the `tls` feature) it trusts the test CA and presents
+    /// the client certificate, so that it works with `--tls-auth-clients yes` too.
     pub fn client(&self) -> redis::Client {
-        redis::Client::open(self.url()).unwrap()
+        match &self.listen {
+            Listen::Tls(_) => self.tls_client(),
+            _ => redis::Client::open(self.url()).unwrap(),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_client(&self) -> redis::Client {
+        let files = TlsFiles::in_dir(&self.dir);
+        redis::Client::build_with_tls(
+            self.url(),
+            redis::TlsCertificates {
+                client_tls: Some(redis::ClientTlsConfig {
+                    client_cert: files.client_cert_pem(),
+                    client_key: files.client_key_pem(),
+                }),
+                root_cert: Some(files.ca_pem()),
+            },
+        )
+        .unwrap_or_else(|err| panic!("cannot make a TLS client for {}: {err}", self.url()))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_client(&self) -> redis::Client {
+        panic!(
+            "a client for the TLS test server {} needs the `tls` feature (cargo test --all-features)",
+            self.url()
+        )
+    }
+
+    /// `ACL SETUSER name rules…`, as the `default` user.
+    pub fn acl_setuser<S: redis::ToRedisArgs + std::fmt::Debug>(&self, name: &str, rules: &[S]) {
+        let result: redis::RedisResult<()> = redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(name)
+            .arg(rules)
+            .query(&mut self.conn());
+        if let Err(err) = result {
+            panic!(
+                "ACL SETUSER {name} {rules:?} failed on {}: {err}",
+                self.url()
+            );
+        }
+    }
+
+    /// Creates the ACL users [`READER`] and [`WRITER`]; the `default` user stays as it was
+    /// (no password, every permission), for admin connections.
+    pub fn add_acl_users(&self) {
+        for user in [READER, WRITER] {
+            self.acl_setuser(user.name, &user.rules());
+        }
     }
 
     /// A new synchronous connection to this server.
@@ -202,6 +310,10 @@ impl TestServer {
             Listen::Tcp(port) => {
                 cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
             }
+            Listen::Tls(port) => {
+                cmd.args(["--port", "0", "--bind", "127.0.0.1", "--tls-port"])
+                    .arg(port.to_string());
+            }
             Listen::Unix(path) => {
                 cmd.args(["--port", "0", "--unixsocket"])
                     .arg(path)
@@ -225,7 +337,16 @@ impl TestServer {
 
     /// Polls until the server answers PING, making sure the answer comes from
     /// our process and not from another server that took the port.
+    ///
+    /// A TLS-only server is polled without a client (which would need the `tls` feature): it is
+    /// ready once this run's log says "Ready to accept connections", which it writes only after
+    /// binding every listener, so the port is ours (a taken port makes it exit with "Address
+    /// already in use"). No probe connection: a TCP connect without a handshake makes the server
+    /// log an "Error accepting a client connection" warning that would mislead failure logs.
     fn wait_until_ready(&mut self, seen: [usize; 2]) -> Result<(), StartError> {
+        if let Listen::Tls(_) = self.listen {
+            return self.wait_until_tls_ready(seen);
+        }
         let client = self.client();
         let pid = self.child.as_ref().map(Child::id).unwrap();
         let deadline = Instant::now() + READY_TIMEOUT;
@@ -255,6 +376,30 @@ impl TestServer {
         }
     }
 
+    fn wait_until_tls_ready(&mut self, seen: [usize; 2]) -> Result<(), StartError> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return if self.output_since(seen).contains("Address already in use") {
+                    Err(StartError::PortTaken)
+                } else {
+                    Err(StartError::Exited(status))
+                };
+            }
+            if self
+                .output_since(seen)
+                .contains("Ready to accept connections")
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StartError::TimedOut);
+            }
+            thread::sleep(POLL_INTERVAL);
+        }
+    }
+
     /// Current sizes of the log and output files.
     fn output_sizes(&self) -> [usize; 2] {
         [LOG_FILE, OUTPUT_FILE].map(|f| fs::read(self.dir.join(f)).map_or(0, |b| b.len()))
@@ -274,7 +419,7 @@ impl TestServer {
         let what = match err {
             StartError::PortTaken => "could not bind its port (address already in use)".to_string(),
             StartError::Exited(status) => format!("exited during startup ({status})"),
-            StartError::TimedOut => format!("did not answer PING within {READY_TIMEOUT:?}"),
+            StartError::TimedOut => format!("did not become ready within {READY_TIMEOUT:?}"),
         };
         self.kill();
         self.log_shown = true;
@@ -390,4 +535,279 @@ fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
             .and_then(|rest| rest.strip_prefix(':'))
             .map(str::trim)
     })
+}
+
+/// An ACL user that [`TestServer::add_acl_users`] creates.
+#[derive(Clone, Copy, Debug)]
+pub struct AclUser {
+    pub name: &'static str,
+    pub password: &'static str,
+    /// Its commands and key patterns, after `on >password resetkeys resetchannels -@all`.
+    pub grants: &'static [&'static str],
+}
+
+impl AclUser {
+    /// The full `ACL SETUSER` rules.
+    pub fn rules(&self) -> Vec<String> {
+        let mut rules = vec![
+            "on".to_owned(),
+            format!(">{}", self.password),
+            "resetkeys".to_owned(),
+            "resetchannels".to_owned(),
+            "-@all".to_owned(),
+        ];
+        rules.extend(self.grants.iter().map(|g| g.to_string()));
+        rules
+    }
+}
+
+/// The issue's read-only user: exactly `+hmget +pttl +ping ~fs:*`, nothing more.
+///
+/// That is enough to connect: the connection handshake of the `redis` crate (1.8, RESP2) sends
+/// `AUTH user password` (flagged `no-auth`: exempt from ACL command checks, like `HELLO`), then
+/// `CLIENT SETINFO LIB-NAME` / `LIB-VER`, whose replies it ignores, so their `NOPERM` is harmless;
+/// `SELECT` only for a database other than 0. The raw connections of the batch-read path
+/// (runtime/src/fast.rs) send `AUTH` only. `StoreBuilder::build` loads the write script with
+/// `SCRIPT LOAD` and ignores a refusal. So no grant beyond the issue's is needed; `ACL LOG` on
+/// such a server shows the refused `client|setinfo` and `script|load`.
+///
+/// Its password doubles as the secret that must never appear in Debug, Display or error text.
+pub const READER: AclUser = AclUser {
+    name: "reader",
+    password: "s3cr3t-P4ss",
+    grants: &["+hmget", "+pttl", "+ping", "~fs:*"],
+};
+
+/// A user that may read and write features, and nothing else: `EVALSHA` of the write script
+/// (whose `HSET`, `HDEL` and `PEXPIRE` are checked against the same grants), `SCRIPT LOAD` for
+/// it, and the `MULTI` … `EXEC` transactions of batch writes.
+pub const WRITER: AclUser = AclUser {
+    name: "writer",
+    password: "wr1ter-P4ss",
+    grants: &[
+        "+hmget",
+        "+pttl",
+        "+ping",
+        "+evalsha",
+        "+script|load",
+        "+multi",
+        "+exec",
+        "+hset",
+        "+hdel",
+        "+pexpire",
+        "~fs:*",
+    ],
+};
+
+/// Who must present a client certificate to a TLS test server (`--tls-auth-clients`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `optional`: a certificate is checked when given, but not required.
+    Optional,
+    /// `yes`: mutual TLS, a client without a certificate signed by the CA is refused.
+    Required,
+}
+
+impl ClientAuth {
+    fn as_arg(self) -> &'static str {
+        match self {
+            ClientAuth::Optional => "optional",
+            ClientAuth::Required => "yes",
+        }
+    }
+}
+
+/// The PEM files of a TLS test server, in its directory (removed with it).
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The test CA, which signed the server and client certificates.
+    pub ca_cert: PathBuf,
+    /// For `127.0.0.1` (subjectAltName `IP:127.0.0.1`, which rustls checks).
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// For client authentication (extendedKeyUsage clientAuth).
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    /// A second CA, unrelated to the server: trusting only it must fail verification.
+    pub other_ca_cert: PathBuf,
+}
+
+impl TlsFiles {
+    /// The CA certificate (PEM), for `StoreBuilder::tls_root_certificate`.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        read_pem(&self.ca_cert)
+    }
+
+    /// The client certificate (PEM), for `StoreBuilder::tls_client_certificate`.
+    pub fn client_cert_pem(&self) -> Vec<u8> {
+        read_pem(&self.client_cert)
+    }
+
+    /// The client certificate's private key (PEM).
+    pub fn client_key_pem(&self) -> Vec<u8> {
+        read_pem(&self.client_key)
+    }
+
+    /// The unrelated CA's certificate (PEM).
+    pub fn other_ca_pem(&self) -> Vec<u8> {
+        read_pem(&self.other_ca_cert)
+    }
+
+    /// The file names in `dir`.
+    fn in_dir(dir: &Path) -> TlsFiles {
+        TlsFiles {
+            ca_cert: dir.join("ca.crt"),
+            server_cert: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+            client_cert: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
+            other_ca_cert: dir.join("other-ca.crt"),
+        }
+    }
+
+    /// Generates every file in `dir` with the `openssl` CLI (EC P-256 keys, valid for 2 days).
+    fn generate(dir: &Path) -> TlsFiles {
+        let files = TlsFiles::in_dir(dir);
+        let write = |name: &str, text: &str| fs::write(dir.join(name), text).unwrap();
+        write(
+            "ca.cnf",
+            "[req]\n\
+             distinguished_name = dn\n\
+             prompt = no\n\
+             x509_extensions = ca\n\
+             [dn]\n\
+             CN = fstore test CA\n\
+             [ca]\n\
+             basicConstraints = critical, CA:TRUE\n\
+             keyUsage = critical, keyCertSign, cRLSign\n\
+             subjectKeyIdentifier = hash\n",
+        );
+        write(
+            "leaf.cnf",
+            "[req]\n\
+             distinguished_name = dn\n\
+             prompt = no\n\
+             [dn]\n\
+             CN = fstore test\n",
+        );
+        write(
+            "server.ext",
+            "basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\n\
+             extendedKeyUsage = serverAuth\n\
+             subjectAltName = IP:127.0.0.1\n\
+             authorityKeyIdentifier = keyid\n",
+        );
+        write(
+            "client.ext",
+            "basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\n\
+             extendedKeyUsage = clientAuth\n\
+             authorityKeyIdentifier = keyid\n",
+        );
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for (ca, key) in [("ca.crt", "ca.key"), ("other-ca.crt", "other-ca.key")] {
+            openssl(
+                dir,
+                &[
+                    &["req", "-x509", "-config", "ca.cnf", "-days", "2", "-sha256"],
+                    &ec[..],
+                    &["-keyout", key, "-out", ca],
+                ]
+                .concat(),
+            );
+        }
+        for (name, serial) in [("server", "1001"), ("client", "1002")] {
+            let (csr, key, crt, ext) = (
+                format!("{name}.csr"),
+                format!("{name}.key"),
+                format!("{name}.crt"),
+                format!("{name}.ext"),
+            );
+            openssl(
+                dir,
+                &[
+                    &[
+                        "req",
+                        "-new",
+                        "-config",
+                        "leaf.cnf",
+                        "-subj",
+                        &format!("/CN=fstore test {name}"),
+                    ],
+                    &ec[..],
+                    &["-keyout", &key, "-out", &csr],
+                ]
+                .concat(),
+            );
+            openssl(
+                dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-set_serial",
+                    serial,
+                    "-days",
+                    "2",
+                    "-sha256",
+                    "-extfile",
+                    &ext,
+                    "-out",
+                    &crt,
+                ],
+            );
+        }
+        files
+    }
+}
+
+fn read_pem(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+/// Runs `openssl args…` in `dir`; panics with its output when it fails or is missing.
+fn openssl(dir: &Path, args: &[&str]) {
+    let binary = env::var_os("FSTORE_TEST_OPENSSL")
+        .filter(|b| !b.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| find_on_path("openssl"))
+        .unwrap_or_else(|| {
+            panic!(
+                "\n\n\
+                 ====================================================================\n \
+                 NO `openssl` CLI FOR THE TLS TESTS: it generates their certificates.\n \
+                 Install it (apt-get install openssl) or set FSTORE_TEST_OPENSSL=/path/to/openssl.\n \
+                 Tests are never skipped for lack of it.\n\
+                 ====================================================================\n"
+            )
+        });
+    let output = Command::new(&binary)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run `{}`: {err}", binary.display()));
+    if !output.status.success() {
+        panic!(
+            "`{} {}` failed ({}) in {}:\n{}{}",
+            binary.display(),
+            args.join(" "),
+            output.status,
+            dir.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
 }
