@@ -310,3 +310,80 @@ async fn refused_at_start_fails_fast_and_a_lazy_store_recovers_once_the_server_i
         vec![Some(UserProfile::sample(1)), None]
     );
 }
+
+#[tokio::test]
+async fn wait_for_replicas_confirms_writes_or_reports_them_unconfirmed() {
+    // No delay before the first full sync of a replica.
+    let primary = TestServer::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let store = Store::builder(&primary.url())
+        .wait_for_replicas(1, Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+
+    // No replica yet: the writes are applied on the primary, and reported as unconfirmed.
+    let err = UserProfile::sample(1)
+        .write(&store, "u1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotReplicated {
+                acknowledged: 0,
+                required: 1,
+                entities: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`fs:v1:user_profile:u1`"), "{err}");
+    assert_eq!(
+        UserProfile::read(&store, "u1").await.unwrap(),
+        Some(UserProfile::sample(1))
+    );
+    let rows: Vec<(String, UserProfile)> = (0..10)
+        .map(|i| (format!("b{i}"), UserProfile::sample(i)))
+        .collect();
+    let err = UserProfile::write_batch(&store, rows.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NotReplicated { entities: 10, .. }),
+        "{err:?}"
+    );
+
+    // With a replica attached, the same writes are confirmed, and the replica has them.
+    let port = primary.port().to_string();
+    let replica = TestServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut conn = replica.conn();
+    let started = std::time::Instant::now();
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut conn)
+            .unwrap();
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(started.elapsed() < HANG, "the replica never synced: {info}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    UserProfile::sample(2).write(&store, "u2").await.unwrap();
+    UserProfile::write_batch(&store, rows.clone())
+        .await
+        .unwrap();
+    let on_replica = Store::connect(&replica.url()).await.unwrap();
+    assert_eq!(
+        UserProfile::read(&on_replica, "u2").await.unwrap(),
+        Some(UserProfile::sample(2))
+    );
+    let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        UserProfile::read_batch(&on_replica, &ids).await.unwrap(),
+        rows.iter()
+            .map(|(_, r)| Some(r.clone()))
+            .collect::<Vec<_>>()
+    );
+}

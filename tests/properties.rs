@@ -10,8 +10,9 @@
 //!   `read`, the raw RESP decoder of `read_batch` (`fast.rs`) and feature vectors all return
 //!   exactly what the codec says, or an error naming the key (or entity) and the field;
 //! - arbitrary entity ids (unicode, `:`, `{`, `}`, spaces, control characters, integers)
-//!   round-trip, give the key `prefix + id`, never collide across views, versions or namespaces;
-//!   the empty id is `Error::InvalidEntityId` everywhere and writes nothing.
+//!   round-trip, give the key `prefix + id` (`prefix + {id}` in the hash-tag layout), never
+//!   collide across views, versions or namespaces, and integer ids are their decimal text; the
+//!   empty id is `Error::InvalidEntityId` everywhere and writes nothing.
 //!
 //! Floats: the codec writes every NaN as `nan`, so a NaN reads back as a NaN (its sign and payload
 //! are not kept); every other `f64`/`f32` (`-0.0`, subnormals, infinities) reads back bit for bit.
@@ -28,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use behaviour::{key_of, Harness};
 use fstore::registry::Registry;
-use fstore::{Error, FeatureValue, FeatureView, Features, Store, Value};
+use fstore::{Error, FeatureValue, FeatureView, Features, KeyLayout, Store, Value};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
@@ -1723,13 +1724,13 @@ fn entity_id() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The keys of `id` in the four id views.
-fn keys_of(id: &str) -> [(&'static str, Result<String, Error>); 4] {
+/// The keys of `id` in the four id views, in `layout`.
+fn keys_of(id: &str, layout: KeyLayout) -> [(&'static str, Result<String, Error>); 4] {
     [
-        (IdsA::KEY_PREFIX, IdsA::key(id)),
-        (IdsB::KEY_PREFIX, IdsB::key(id)),
-        (IdsC::KEY_PREFIX, IdsC::key(id)),
-        (IdsD::KEY_PREFIX, IdsD::key(id)),
+        (IdsA::KEY_PREFIX, IdsA::key_in(id, layout)),
+        (IdsB::KEY_PREFIX, IdsB::key_in(id, layout)),
+        (IdsC::KEY_PREFIX, IdsC::key_in(id, layout)),
+        (IdsD::KEY_PREFIX, IdsD::key_in(id, layout)),
     ]
 }
 
@@ -1743,36 +1744,49 @@ fn keys_are_prefix_and_id_and_never_collide() {
         KEY_CASES,
         (ids, any::<u64>(), any::<i64>(), any::<u32>(), any::<i32>()),
         |(ids, unsigned, signed, small, small_signed)| {
-            let mut owner: HashMap<String, (&str, &str)> = HashMap::new();
-            for id in &ids {
-                for (prefix, key) in keys_of(id) {
-                    if id.is_empty() {
-                        match key {
-                            Err(Error::InvalidEntityId { id, view, .. }) => {
-                                prop_assert_eq!(id, "");
-                                prop_assert!(prefix.contains(&format!(":{view}:")), "{}", view);
+            // Keys of one layout share a store, so they must be distinct within a layout (a
+            // plain key may equal a tagged one: `{x}` plain is `x` tagged).
+            for layout in [KeyLayout::Plain, KeyLayout::HashTag] {
+                let mut owner: HashMap<String, (&str, &str)> = HashMap::new();
+                for id in &ids {
+                    for (prefix, key) in keys_of(id, layout) {
+                        if id.is_empty() {
+                            match key {
+                                Err(Error::InvalidEntityId { id, view, .. }) => {
+                                    prop_assert_eq!(id, "");
+                                    prop_assert!(prefix.contains(&format!(":{view}:")), "{}", view);
+                                }
+                                other => prop_assert!(false, "the empty id gave {:?}", other),
                             }
-                            other => prop_assert!(false, "the empty id gave {:?}", other),
+                            continue;
                         }
-                        continue;
+                        // The id is written verbatim after the view's prefix (entity.rs), or in
+                        // a hash tag.
+                        let key = key.unwrap();
+                        let want = match layout {
+                            KeyLayout::HashTag => format!("{prefix}{{{id}}}"),
+                            _ => format!("{prefix}{id}"),
+                        };
+                        prop_assert_eq!(&key, &want, "{:?}", layout);
+                        // Distinct (view, id) pairs have distinct keys.
+                        if let Some(&(p, i)) = owner.get(&key) {
+                            prop_assert!(
+                                p == prefix && i == id.as_str(),
+                                "`{}` is the key of ({}, {:?}) and of ({}, {:?})",
+                                key,
+                                p,
+                                i,
+                                prefix,
+                                id
+                            );
+                        }
+                        owner.insert(key, (prefix, id));
                     }
-                    // The id is written verbatim after the view's prefix (entity.rs).
-                    let key = key.unwrap();
-                    prop_assert_eq!(&key, &format!("{prefix}{id}"));
-                    // Distinct (view, id) pairs have distinct keys.
-                    if let Some(&(p, i)) = owner.get(&key) {
-                        prop_assert!(
-                            p == prefix && i == id.as_str(),
-                            "`{}` is the key of ({}, {:?}) and of ({}, {:?})",
-                            key,
-                            p,
-                            i,
-                            prefix,
-                            id
-                        );
-                    }
-                    owner.insert(key, (prefix, id));
                 }
+            }
+            // `key` is the plain layout.
+            for id in &ids {
+                prop_assert_eq!(IdsA::key(id).ok(), IdsA::key_in(id, KeyLayout::Plain).ok());
             }
             // Integer ids are their decimal text (entity.rs): `7u64` and `"7"` are one entity.
             prop_assert_eq!(

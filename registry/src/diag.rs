@@ -53,6 +53,24 @@ pub struct Errors {
 impl Errors {
     pub(crate) fn new(mut diagnostics: Vec<Diagnostic>) -> Errors {
         diagnostics.sort_by_key(|d| d.location);
+        // Names from the file are quoted verbatim; a control character in one (a quoted key
+        // holding `\n`) must not split a diagnostic over several lines.
+        for d in &mut diagnostics {
+            if d.message.contains(char::is_control) {
+                d.message = d
+                    .message
+                    .chars()
+                    .flat_map(|c| {
+                        let escaped: Vec<char> = if c.is_control() {
+                            c.escape_debug().collect()
+                        } else {
+                            vec![c]
+                        };
+                        escaped
+                    })
+                    .collect();
+            }
+        }
         Errors { diagnostics }
     }
 
@@ -79,7 +97,23 @@ impl std::error::Error for Errors {}
 
 #[cfg(test)]
 mod tests {
-    use super::Location;
+    use super::{Diagnostic, Errors, Location};
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        let d = Diagnostic {
+            file: "features.toml".into(),
+            location: Location { line: 1, column: 1 },
+            message: "unknown key `a\nb\t\u{1b}` in the registry".into(),
+        };
+        let errors = Errors::new(vec![d.clone(), d]);
+        let text = errors.to_string();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.starts_with(r"features.toml:1:1: unknown key `a\nb\t\u{1b}` in the registry"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn offsets_become_lines_and_columns() {

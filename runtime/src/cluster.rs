@@ -23,7 +23,7 @@ use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr
 use redis::{RedisError, Value};
 use tokio::time::{timeout_at, Instant};
 
-use crate::plan::Command;
+use crate::plan::{append_transaction, transaction_replies, Command};
 use crate::{Error, Result};
 
 /// Slots of a cluster.
@@ -146,20 +146,18 @@ impl Cluster {
         group: &[usize],
     ) -> std::result::Result<Vec<Value>, Failure> {
         let mut pipe = redis::Pipeline::with_capacity(group.len() * 2);
-        // Per command, how many replies it produces.
+        // Per command, how many replies it produces, and for a write how many commands it queued.
         let mut counts = Vec::with_capacity(group.len());
         let mut writes = false;
         for &i in group {
             let cmd = &commands[i];
             if let Command::Write(_) = cmd {
                 writes = true;
-                pipe.cmd("MULTI");
-                let n = cmd.append_unscripted(&mut pipe);
-                pipe.cmd("EXEC");
-                counts.push(n + 2);
+                let queued = append_transaction(&mut pipe, [cmd])[0];
+                counts.push((queued + 2, queued));
             } else {
                 cmd.append_to(&mut pipe);
-                counts.push(1);
+                counts.push((1, 1));
             }
         }
         if let (true, Some((replicas, timeout))) = (writes, self.wait) {
@@ -182,18 +180,31 @@ impl Cluster {
             .map_err(Failure::Redis)?
             .into_iter();
         let mut out = Vec::with_capacity(group.len());
-        for (&i, &count) in group.iter().zip(&counts) {
+        for (&i, &(count, queued)) in group.iter().zip(&counts) {
             let cmd = &commands[i];
             let mut replies: Vec<Value> = values.by_ref().take(count).collect();
             out.push(if let Command::Write(_) = cmd {
-                transaction_reply(cmd, &replies)
+                transaction_replies([cmd], &[queued], &replies)
+                    .map_err(Failure::Fatal)?
+                    .pop()
+                    .unwrap_or(Value::Nil)
             } else {
                 replies.pop().unwrap_or(Value::Nil)
             });
         }
-        if let Some((replicas, _)) = self.wait.filter(|_| writes) {
+        // A write the server refused is reported as such, not as unreplicated.
+        let refused = out.iter().any(|r| matches!(r, Value::ServerError(_)));
+        if let Some((replicas, _)) = self.wait.filter(|_| writes && !refused) {
             let acknowledged = match values.next() {
                 Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
+                Some(Value::ServerError(e)) => {
+                    return Err(Failure::Fatal(Error::from_server(
+                        "WAIT",
+                        first,
+                        e.code(),
+                        e.to_string(),
+                    )))
+                }
                 _ => 0,
             };
             if acknowledged < replicas {
@@ -304,25 +315,6 @@ fn group(map: &ShardMap, commands: &[Command], pending: &[usize]) -> Vec<Vec<usi
         groups[g].push(i);
     }
     groups
-}
-
-/// One entity's transaction replies (`MULTI`'s, one per queued command, `EXEC`'s) as one reply:
-/// the number of fields set, or the first server error.
-fn transaction_reply(cmd: &Command, replies: &[Value]) -> Value {
-    let Some((exec, queued)) = replies.split_last() else {
-        return Value::Nil;
-    };
-    let results = match exec {
-        Value::Array(results) => results.as_slice(),
-        // `EXECABORT`: a command was refused while queueing; its own error says why.
-        _ => queued,
-    };
-    results
-        .iter()
-        .chain(std::iter::once(exec))
-        .find(|r| matches!(r, Value::ServerError(_)))
-        .cloned()
-        .unwrap_or(Value::Int(cmd.fields_set() as i64))
 }
 
 /// Errors after which a regrouped resend may succeed: redirections, a cluster that is changing,

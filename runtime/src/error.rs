@@ -217,10 +217,15 @@ impl Error {
         matches!(self, Error::PermissionDenied { .. })
     }
 
-    /// The error for a server's error reply to `command` on `key`: [`Error::PermissionDenied`]
-    /// for `NOPERM`, else [`Error::Server`].
-    pub(crate) fn from_server(command: &'static str, key: &str, message: String) -> Error {
-        if message.starts_with("NOPERM") {
+    /// The error for a server's error reply (`code`, such as `WRONGTYPE`, and its text) to
+    /// `command` on `key`: [`Error::PermissionDenied`] for `NOPERM`, else [`Error::Server`].
+    pub(crate) fn from_server(
+        command: &'static str,
+        key: &str,
+        code: &str,
+        message: String,
+    ) -> Error {
+        if code.eq_ignore_ascii_case("NOPERM") {
             Error::PermissionDenied {
                 command,
                 key: key.to_owned(),

@@ -557,7 +557,8 @@ fn server_error(cmd: &Command, line: &[u8]) -> Error {
         Ok(redis::Value::ServerError(e)) => e.to_string(),
         _ => String::from_utf8_lossy(line).into_owned(),
     };
-    Error::from_server("HMGET", cmd.key(), message)
+    let code = line.split(|&b| b == b' ').next().unwrap_or_default();
+    Error::from_server("HMGET", cmd.key(), &String::from_utf8_lossy(code), message)
 }
 
 #[cfg(test)]

@@ -240,7 +240,7 @@ pub async fn ttl<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Opt
 }
 
 fn server_error(cmd: &Command, e: &redis::ServerError) -> Error {
-    Error::from_server(cmd.name(), cmd.key(), e.to_string())
+    Error::from_server(cmd.name(), cmd.key(), e.code(), e.to_string())
 }
 
 fn describe(reply: Option<&Value>) -> String {

@@ -367,9 +367,183 @@ impl RowWriter {
     }
 }
 
+/// Appends `writes` as one transaction: `MULTI`, then each write's `HSET` / `HDEL` / `PEXPIRE`,
+/// then `EXEC`. Returns how many commands each write queued, for [`transaction_replies`].
+pub(crate) fn append_transaction<'a>(
+    pipe: &mut redis::Pipeline,
+    writes: impl IntoIterator<Item = &'a Command>,
+) -> Vec<usize> {
+    pipe.cmd("MULTI");
+    let counts = writes
+        .into_iter()
+        .map(|cmd| cmd.append_unscripted(pipe))
+        .collect();
+    pipe.cmd("EXEC");
+    counts
+}
+
+/// Splits the replies of a transaction made by [`append_transaction`] (`MULTI`'s, one per queued
+/// command, `EXEC`'s) into one reply per write, as `execute` returns them: the number of fields
+/// set, or the write's first server error. When the transaction was refused as a whole (an error
+/// while queueing, a `NOPERM` for `MULTI`), each write gets its own queueing error, else the
+/// refusal.
+///
+/// The replies are read here rather than by the `redis` crate's atomic pipelines, which skip
+/// `MULTI`'s reply and cannot cope with it being an error.
+pub(crate) fn transaction_replies<'a>(
+    writes: impl IntoIterator<Item = &'a Command>,
+    counts: &[usize],
+    replies: &[redis::Value],
+) -> crate::Result<Vec<redis::Value>> {
+    use redis::Value;
+    let queued: usize = counts.iter().sum();
+    let writes: Vec<&Command> = writes.into_iter().collect();
+    let (Some(multi), Some(exec), true) =
+        (replies.first(), replies.last(), replies.len() == queued + 2)
+    else {
+        return Err(crate::Error::UnexpectedReply {
+            command: "EXEC",
+            key: writes
+                .first()
+                .map(|w| w.key())
+                .unwrap_or_default()
+                .to_owned(),
+            expected: "one reply for MULTI, one per queued command and one for EXEC",
+            found: format!("{} replies for {} commands", replies.len(), queued + 2),
+        });
+    };
+    let (results, refused) = match exec {
+        Value::Array(results) if results.len() == queued => (results.as_slice(), None),
+        Value::ServerError(_) => (&replies[1..=queued], Some(exec)),
+        other => {
+            return Err(crate::Error::UnexpectedReply {
+                command: "EXEC",
+                key: writes
+                    .first()
+                    .map(|w| w.key())
+                    .unwrap_or_default()
+                    .to_owned(),
+                expected: "one result per queued command",
+                found: format!("{other:?}").chars().take(80).collect(),
+            })
+        }
+    };
+    let multi_error = matches!(multi, Value::ServerError(_)).then_some(multi);
+    let mut results = results.iter();
+    Ok(writes
+        .iter()
+        .zip(counts)
+        .map(|(cmd, &count)| {
+            results
+                .by_ref()
+                .take(count)
+                .find(|r| matches!(r, Value::ServerError(_)))
+                .or(multi_error)
+                .or(refused)
+                .cloned()
+                .unwrap_or(Value::Int(cmd.fields_set() as i64))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redis::Value;
+
+    fn write(key: &str, with_none: bool) -> Command {
+        let mut w = RowWriter::default();
+        w.put("age", &28i64);
+        if with_none {
+            w.put("country", &None::<String>);
+        }
+        Command::Write(w.finish(key.into(), 1_000, 42))
+    }
+
+    fn error(text: &str) -> Value {
+        let mut raw = format!("-{text}\r\n").into_bytes();
+        raw.shrink_to_fit();
+        redis::parse_redis_value(&raw).unwrap()
+    }
+
+    fn ok(text: &str) -> Value {
+        Value::SimpleString(text.to_owned())
+    }
+
+    #[test]
+    fn transactions_queue_every_write_between_multi_and_exec() {
+        let writes = [write("a", true), write("b", false)];
+        let mut pipe = redis::Pipeline::new();
+        let counts = append_transaction(&mut pipe, &writes);
+        assert_eq!(counts, vec![3, 2]);
+        assert_eq!(pipe.len(), 7);
+        // The first argument of each command, in order.
+        let names: Vec<String> = pipe
+            .cmd_iter()
+            .map(|c| {
+                let packed = String::from_utf8_lossy(&c.get_packed_command()).into_owned();
+                packed.split("\r\n").nth(2).unwrap_or_default().to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["MULTI", "HSET", "HDEL", "PEXPIRE", "HSET", "PEXPIRE", "EXEC"]
+        );
+    }
+
+    #[test]
+    fn transaction_replies_per_write() {
+        let writes = [write("a", true), write("b", false)];
+        let counts = [3, 2];
+        let queued = |n| vec![ok("QUEUED"); n];
+        // Applied: each write's count, or its own error (a WRONGTYPE key).
+        let mut replies = vec![ok("OK")];
+        replies.extend(queued(5));
+        replies.push(Value::Array(vec![
+            Value::Int(2),
+            Value::Int(0),
+            Value::Int(1),
+            error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+            Value::Int(1),
+        ]));
+        let out = transaction_replies(&writes, &counts, &replies).unwrap();
+        assert_eq!(out[0], Value::Int(2));
+        assert!(matches!(&out[1], Value::ServerError(e) if e.code() == "WRONGTYPE"));
+
+        // Refused while queueing: the refused write gets its own error, the others EXECABORT.
+        let mut replies = vec![ok("OK")];
+        replies.extend(queued(3));
+        replies.push(error("NOPERM no permissions to run the 'hset' command"));
+        replies.push(ok("QUEUED"));
+        replies.push(error(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+        let out = transaction_replies(&writes, &counts, &replies).unwrap();
+        assert!(matches!(&out[0], Value::ServerError(e) if e.code() == "EXECABORT"));
+        assert!(matches!(&out[1], Value::ServerError(e) if e.code() == "NOPERM"));
+
+        // MULTI itself refused: every command errs, and every write reports the first error.
+        let noperm = error("NOPERM no permissions to run the 'multi' command");
+        let mut replies = vec![noperm.clone(); 6];
+        replies.push(error("NOPERM no permissions to run the 'exec' command"));
+        let out = transaction_replies(&writes, &counts, &replies).unwrap();
+        assert!(out.iter().all(|r| r == &noperm), "{out:?}");
+
+        // A reply count that does not fit is an error, not a guess.
+        let err = transaction_replies(&writes, &counts, &replies[1..]).unwrap_err();
+        assert!(
+            err.to_string().contains("6 replies for 7 commands"),
+            "{err}"
+        );
+        let mut replies = vec![ok("OK")];
+        replies.extend(queued(5));
+        replies.push(Value::Array(vec![Value::Int(1)]));
+        let err = transaction_replies(&writes, &counts, &replies).unwrap_err();
+        assert!(
+            err.to_string().contains("one result per queued command"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn write_displays_as_sent() {

@@ -98,6 +98,23 @@ impl Server {
                         after: self.connect_timeout,
                     })?
                     .map_err(|e| redis_error(&self.addr, e, None, self.connect_timeout))?;
+                // A server that requires a password answers every command but AUTH with NOAUTH:
+                // say so now rather than at the first read.
+                let mut pinger = conn.clone();
+                let ping = redis::cmd("PING");
+                if let Ok(Ok(Value::ServerError(e))) = timeout_at(
+                    Instant::now() + self.response_timeout,
+                    pinger.send_packed_command(&ping),
+                )
+                .await
+                {
+                    if e.code() == "NOAUTH" {
+                        return Err(Error::Auth {
+                            addr: self.addr.clone(),
+                            message: format!("{e}; the server requires a password"),
+                        });
+                    }
+                }
                 // Load the write script up front, so that the first writes need no second round
                 // trip. A user without permission for SCRIPT (a read-only ACL user) can still
                 // read; writes then report the server's refusal themselves.
@@ -348,7 +365,8 @@ impl Store {
                 };
                 self.load_script_if_missing(server, commands, &mut replies)
                     .await?;
-                if commands.iter().any(|c| matches!(c, Command::Write(_))) {
+                let writes = commands.iter().any(|c| matches!(c, Command::Write(_)));
+                if writes && replies.iter().all(|r| !matches!(r, Value::ServerError(_))) {
                     self.wait_for_replicas(server, commands).await?;
                 }
                 Ok(replies)
@@ -371,45 +389,16 @@ impl Store {
             return self.execute(writes).await;
         };
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        let mut pipe = redis::Pipeline::with_capacity(writes.len() * 2);
-        pipe.atomic();
-        let mut counts = Vec::with_capacity(writes.len());
-        for cmd in writes {
-            counts.push(cmd.append_unscripted(&mut pipe));
-        }
-        let mut replies = self
-            .round_trip(server, writes, Request::Transaction(&pipe))
+        let mut pipe = redis::Pipeline::with_capacity(writes.len() * 3 + 2);
+        let counts = crate::plan::append_transaction(&mut pipe, writes);
+        let replies = self
+            .round_trip(server, writes, Request::Many(&pipe))
             .await?;
-        self.wait_for_replicas(server, writes).await?;
-        let results = match replies.pop() {
-            Some(Value::Array(results)) if results.len() == pipe.len() => results,
-            // `EXECABORT` (a command was refused while queueing): every write failed with it.
-            Some(error @ Value::ServerError(_)) => return Ok(vec![error; writes.len()]),
-            other => {
-                return Err(Error::UnexpectedReply {
-                    command: "EXEC",
-                    key: writes[0].key().to_owned(),
-                    expected: "one result per queued command",
-                    found: format!("{other:?}").chars().take(80).collect(),
-                })
-            }
-        };
-        let mut results = results.into_iter();
-        Ok(counts
-            .iter()
-            .zip(writes)
-            .map(|(&count, cmd)| {
-                let mut reply = Value::Int(cmd.fields_set() as i64);
-                for result in results.by_ref().take(count) {
-                    if matches!(result, Value::ServerError(_))
-                        && !matches!(reply, Value::ServerError(_))
-                    {
-                        reply = result;
-                    }
-                }
-                reply
-            })
-            .collect())
+        let replies = crate::plan::transaction_replies(writes, &counts, &replies)?;
+        if replies.iter().all(|r| !matches!(r, Value::ServerError(_))) {
+            self.wait_for_replicas(server, writes).await?;
+        }
+        Ok(replies)
     }
 
     /// After a server restart or `SCRIPT FLUSH` the write script is unknown: load it and resend
@@ -456,7 +445,7 @@ impl Store {
         let acknowledged = match reply.first() {
             Some(Value::Int(n)) => usize::try_from(*n).unwrap_or(0),
             Some(Value::ServerError(e)) => {
-                return Err(Error::from_server("WAIT", "", e.to_string()));
+                return Err(Error::from_server("WAIT", "", e.code(), e.to_string()));
             }
             _ => 0,
         };
@@ -491,7 +480,7 @@ impl Store {
         let timeout = || Error::Timeout {
             op: match request {
                 Request::One(_) => format!("a reply from {addr}"),
-                Request::Many(pipe) | Request::Transaction(pipe) => {
+                Request::Many(pipe) => {
                     format!("a pipeline of {} commands to {addr}", pipe.len())
                 }
             },
@@ -503,10 +492,6 @@ impl Store {
                 match request {
                     Request::One(cmd) => conn.send_packed_command(cmd).await.map(|v| vec![v]),
                     Request::Many(pipe) => conn.send_packed_commands(pipe, 0, pipe.len()).await,
-                    // Skip `MULTI`'s `OK` and one `QUEUED` per command; keep `EXEC`'s array.
-                    Request::Transaction(pipe) => {
-                        conn.send_packed_commands(pipe, pipe.len() + 1, 1).await
-                    }
                 }
             }
         };
@@ -528,8 +513,6 @@ impl Store {
 enum Request<'a> {
     One(&'a redis::Cmd),
     Many(&'a redis::Pipeline),
-    /// An atomic pipeline: only `EXEC`'s reply is returned.
-    Transaction(&'a redis::Pipeline),
 }
 
 /// Errors after which a fresh connection may succeed.
