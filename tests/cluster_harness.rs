@@ -180,7 +180,10 @@ fn keys_land_on_the_node_that_node_for_key_names() {
     let other = *primaries.iter().find(|&&p| p != owner).unwrap();
     let moved: redis::RedisResult<bool> = cluster.conn(other).exists(key);
     let err = moved.expect_err("a non-owner answered for the key");
-    assert!(err.to_string().contains("MOVED"), "{err}");
+    let (to, _slot) = err
+        .redirect_node()
+        .unwrap_or_else(|| panic!("not a MOVED redirect: {err}"));
+    assert_eq!(to, format!("127.0.0.1:{owner}"), "{err}");
 }
 
 #[test]

@@ -22,13 +22,18 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default number of entities per pipeline in batch operations.
 pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 
-/// A handle on a feature store: a Valkey or Redis server, or the in-process embedded backend.
+/// A handle on a feature store: a Valkey or Redis server, a Valkey Cluster, or the in-process
+/// embedded backend.
 ///
 /// Cheap to clone (an `Arc`); share one `Store` across all tasks and handlers. On a server it
 /// holds one multiplexed connection that reconnects automatically after a failure; every round
 /// trip has a deadline ([`StoreBuilder::response_timeout`]). Typed batch reads (`read_batch`) use
 /// a small pool of extra connections, opened on first use, whose replies are decoded straight from
 /// the socket buffer (plain TCP and unix sockets with RESP2; other setups use the main connection).
+///
+/// On a cluster ([`Store::connect_cluster`]) the same operations run unchanged: single commands
+/// are routed by key, batches are split by shard and sent to all shards at once, writes are one
+/// transaction per entity, and a call that meets a failover is retried within its deadline.
 ///
 /// ```no_run
 /// # async fn demo() -> fstore_runtime::Result<()> {
@@ -41,6 +46,7 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 ///     .pipeline_chunk_size(500)
 ///     .build()
 ///     .await?;
+/// let cluster = Store::connect_cluster(&["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]).await?;
 /// let in_process = Store::embedded();
 /// # Ok(()) }
 /// ```
@@ -303,7 +309,8 @@ impl Store {
     /// How many pipelines (round trips) this store and its clones have sent so far, whatever the
     /// backend: one per [`execute`](Self::execute) with commands, per `write_batch` transaction
     /// and per `read_batch` chunk. A write script reloaded after a server restart is not counted.
-    /// For tests and metrics.
+    /// On a cluster, one such call counts once although it sends one pipeline per shard (at the
+    /// same time), and its resends after a failover are not counted. For tests and metrics.
     pub fn round_trips(&self) -> u64 {
         self.inner.round_trips.load(Ordering::Relaxed)
     }

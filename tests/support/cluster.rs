@@ -17,7 +17,6 @@
 //! binary, then on `PATH`), else `redis-cli` (tried first when the server is a
 //! `redis-server`).
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::env;
 use std::fmt;
@@ -26,6 +25,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::panic;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -71,7 +72,9 @@ pub struct TestCluster {
     /// The agreed topology just before each `kill`, by killed port.
     before_kill: HashMap<u16, Topology>,
     /// Set once a panic message carried every node's log.
-    logs_shown: Cell<bool>,
+    logs_shown: AtomicBool,
+    /// Connections for the harness's own queries, by port.
+    conns: Mutex<HashMap<u16, redis::Connection>>,
 }
 
 impl TestCluster {
@@ -86,7 +89,8 @@ impl TestCluster {
             nodes: start_nodes(NODE_COUNT),
             cli_output: String::new(),
             before_kill: HashMap::new(),
-            logs_shown: Cell::new(false),
+            logs_shown: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
         };
         cluster.create(&cli);
         let topology = cluster.wait_until(
@@ -167,6 +171,7 @@ impl TestCluster {
         if let Some(topology) = self.current_topology(port) {
             self.before_kill.insert(port, topology);
         }
+        self.forget_conn(port);
         self.nodes[index].kill();
     }
 
@@ -179,6 +184,7 @@ impl TestCluster {
     /// [`TestCluster::wait_healthy`].
     pub fn restart(&mut self, port: u16) {
         let index = self.index_of(port);
+        self.forget_conn(port);
         self.nodes[index].restart();
         self.wait_until(
             &format!("restarted node 127.0.0.1:{port} to rejoin the cluster"),
@@ -277,6 +283,33 @@ impl TestCluster {
             })
     }
 
+    /// Runs `f` on a connection to the node on `port`, reusing the last one
+    /// unless `f` failed on it.
+    fn with_conn<T>(
+        &self,
+        port: u16,
+        f: impl FnOnce(&mut redis::Connection) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let cached = self.cached_conns().remove(&port);
+        let mut conn = match cached {
+            Some(conn) => conn,
+            None => node_conn(port)?,
+        };
+        let result = f(&mut conn);
+        if result.is_ok() {
+            self.cached_conns().insert(port, conn);
+        }
+        result
+    }
+
+    fn forget_conn(&self, port: u16) {
+        self.cached_conns().remove(&port);
+    }
+
+    fn cached_conns(&self) -> std::sync::MutexGuard<'_, HashMap<u16, redis::Connection>> {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn running_ports(&self) -> Vec<u16> {
         self.nodes
             .iter()
@@ -319,7 +352,10 @@ impl TestCluster {
             thread::sleep(POLL_INTERVAL);
         };
         let output = fs::read(&out_path).unwrap_or_default();
-        self.cli_output = format!("$ {command_line}\n{}", String::from_utf8_lossy(&output));
+        self.cli_output = format!(
+            "$ {command_line}\n{}",
+            strip_colors(&String::from_utf8_lossy(&output))
+        );
         match status {
             None => self.fail(&format!(
                 "`{}` did not finish within {CLI_TIMEOUT:?} (killed)",
@@ -373,7 +409,7 @@ impl TestCluster {
 
     /// Panics with `problem`, the cli output and every node's log.
     fn fail(&self, problem: &str) -> ! {
-        self.logs_shown.set(true);
+        self.logs_shown.store(true, Ordering::Relaxed);
         panic!(
             "test cluster {:?}: {problem}\n--- valkey-cli --cluster create ---\n{}\n{}--- end of cluster logs ---",
             self.ports(),
@@ -387,7 +423,7 @@ impl TestCluster {
         let nodes = self
             .running_ports()
             .into_iter()
-            .map(|port| (port, observe_node(port)))
+            .map(|port| (port, self.with_conn(port, observe_node)))
             .collect();
         let stopped = self
             .nodes
@@ -548,16 +584,15 @@ impl TestCluster {
         let mut answers = Vec::new();
         let mut slot = None;
         for &port in &ports {
-            let answer = (|| {
-                let mut conn = node_conn(port)?;
+            let answer = self.with_conn(port, |conn| {
                 let key_slot: u16 = match slot {
                     Some(slot) => slot,
-                    None => query(&mut conn, &["CLUSTER", "KEYSLOT", key])?,
+                    None => query(conn, &["CLUSTER", "KEYSLOT", key])?,
                 };
                 slot = Some(key_slot);
-                let slots: Value = query(&mut conn, &["CLUSTER", "SLOTS"])?;
+                let slots: Value = query(conn, &["CLUSTER", "SLOTS"])?;
                 slot_owner(&slots, key_slot)
-            })();
+            });
             answers.push((port, answer));
         }
         let describe = |problem: &str| {
@@ -582,7 +617,7 @@ impl TestCluster {
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
-        if self.logs_shown.get() {
+        if self.logs_shown.load(Ordering::Relaxed) {
             for node in &mut self.nodes {
                 node.log_shown = true;
             }
@@ -714,6 +749,25 @@ fn cli_binary() -> PathBuf {
     )
 }
 
+/// `text` without the ANSI color sequences (`ESC [ … m`) the cli prints.
+fn strip_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip `[`, parameters, and the final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn is_executable(path: &Path) -> bool {
     fs::metadata(path)
         .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
@@ -755,11 +809,10 @@ struct NodeState {
     replication: String,
 }
 
-fn observe_node(port: u16) -> Result<NodeState, String> {
-    let mut conn = node_conn(port)?;
-    let info: String = query(&mut conn, &["CLUSTER", "INFO"])?;
-    let nodes_text: String = query(&mut conn, &["CLUSTER", "NODES"])?;
-    let replication: String = query(&mut conn, &["INFO", "replication"])?;
+fn observe_node(conn: &mut redis::Connection) -> Result<NodeState, String> {
+    let info: String = query(conn, &["CLUSTER", "INFO"])?;
+    let nodes_text: String = query(conn, &["CLUSTER", "NODES"])?;
+    let replication: String = query(conn, &["INFO", "replication"])?;
     let entries = parse_nodes(&nodes_text)?;
     Ok(NodeState {
         info,
