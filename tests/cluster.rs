@@ -94,16 +94,21 @@ fn reset_stats(h: &mut Harness) {
     }
 }
 
-#[tokio::test]
-async fn a_batch_of_1000_spans_every_primary_and_keeps_input_order() {
-    let mut h = Harness::cluster().await;
-    let ids: Vec<String> = (0..1000).map(|i| format!("user_{i:04}")).collect();
+/// Writes `UserProfile::sample(i)` as `ids[i]`, in one `write_batch`.
+async fn write_samples(store: &Store, ids: &[String]) {
     let rows: Vec<(&String, UserProfile)> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id, UserProfile::sample(i as i64)))
         .collect();
-    UserProfile::write_batch(&h.store, rows).await.unwrap();
+    UserProfile::write_batch(store, rows).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_of_1000_spans_every_primary_and_keeps_input_order() {
+    let mut h = Harness::cluster().await;
+    let ids: Vec<String> = (0..1000).map(|i| format!("user_{i:04}")).collect();
+    write_samples(&h.store, &ids).await;
 
     // Every primary holds part of the batch, and each key is where the cluster says it is.
     let primaries = h.test_cluster().primaries();
@@ -342,12 +347,7 @@ async fn a_killed_primary_fails_over_and_no_acknowledged_write_is_lost() {
     })
     .await;
     let ids: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
-    let rows: Vec<(&String, UserProfile)> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id, UserProfile::sample(i as i64)))
-        .collect();
-    UserProfile::write_batch(&h.store, rows).await.unwrap();
+    write_samples(&h.store, &ids).await;
 
     // A writer that keeps writing single entities and batches while the primary dies.
     let store = h.store.clone();

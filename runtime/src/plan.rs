@@ -398,16 +398,19 @@ pub(crate) fn transaction_replies<'a>(
     use redis::Value;
     let queued: usize = counts.iter().sum();
     let writes: Vec<&Command> = writes.into_iter().collect();
+    let first_key = || {
+        writes
+            .first()
+            .map(|w| w.key())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let (Some(multi), Some(exec), true) =
         (replies.first(), replies.last(), replies.len() == queued + 2)
     else {
         return Err(crate::Error::UnexpectedReply {
             command: "EXEC",
-            key: writes
-                .first()
-                .map(|w| w.key())
-                .unwrap_or_default()
-                .to_owned(),
+            key: first_key(),
             expected: "one reply for MULTI, one per queued command and one for EXEC",
             found: format!("{} replies for {} commands", replies.len(), queued + 2),
         });
@@ -418,11 +421,7 @@ pub(crate) fn transaction_replies<'a>(
         other => {
             return Err(crate::Error::UnexpectedReply {
                 command: "EXEC",
-                key: writes
-                    .first()
-                    .map(|w| w.key())
-                    .unwrap_or_default()
-                    .to_owned(),
+                key: first_key(),
                 expected: "one result per queued command",
                 found: format!("{other:?}").chars().take(80).collect(),
             })

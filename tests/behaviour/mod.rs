@@ -208,26 +208,32 @@ impl Harness {
     }
 }
 
+/// Defines `mod $name` with one test per `backend => harness`, each running `$body(harness)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($name:ident, $body:ident, $($backend:ident => $harness:expr),+ $(,)?) => {
+        mod $name {
+            $(
+                #[tokio::test]
+                async fn $backend() {
+                    super::$body($harness).await;
+                }
+            )+
+        }
+    };
+}
+
 /// Defines `$name::valkey`, `$name::embedded` and `$name::cluster` running `$body(harness).await`.
 #[macro_export]
 macro_rules! all_backends {
     ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn valkey() {
-                super::$body($crate::behaviour::Harness::valkey().await).await;
-            }
-
-            #[tokio::test]
-            async fn embedded() {
-                super::$body($crate::behaviour::Harness::embedded()).await;
-            }
-
-            #[tokio::test]
-            async fn cluster() {
-                super::$body($crate::behaviour::Harness::cluster().await).await;
-            }
-        }
+        $crate::backend_tests!(
+            $name,
+            $body,
+            valkey => $crate::behaviour::Harness::valkey().await,
+            embedded => $crate::behaviour::Harness::embedded(),
+            cluster => $crate::behaviour::Harness::cluster().await,
+        );
     };
 }
 
@@ -235,17 +241,12 @@ macro_rules! all_backends {
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn valkey() {
-                super::$body($crate::behaviour::Harness::valkey().await).await;
-            }
-
-            #[tokio::test]
-            async fn embedded() {
-                super::$body($crate::behaviour::Harness::embedded()).await;
-            }
-        }
+        $crate::backend_tests!(
+            $name,
+            $body,
+            valkey => $crate::behaviour::Harness::valkey().await,
+            embedded => $crate::behaviour::Harness::embedded(),
+        );
     };
 }
 
