@@ -1241,7 +1241,7 @@ async fn latency_rows(
         ));
     }
 
-    // 5, 6. Batch writes: fstore (atomic, EVALSHA) | hand HSET+PEXPIRE | hand EVALSHA.
+    // 5, 6. Batch writes: fstore (atomic, MULTI … EXEC) | hand HSET+PEXPIRE | hand EVALSHA.
     for (n, iters, seed_us) in [
         (100, s.write100_iters, 500.0),
         (1_000, s.write1000_iters, 5_000.0),
@@ -1276,7 +1276,7 @@ async fn latency_rows(
         };
         rows.push(RowResult::new(
             plain,
-            "fstore EVALSHA per entity | hand HSET + PEXPIRE per entity",
+            "fstore one MULTI … EXEC (HSET, HDEL, PEXPIRE per entity) | hand HSET + PEXPIRE per entity",
             seed_us,
             &samples,
             0,
@@ -1284,7 +1284,7 @@ async fn latency_rows(
         ));
         rows.push(RowResult::new(
             atomic,
-            "EVALSHA per entity, both",
+            "fstore one MULTI … EXEC | hand EVALSHA of fstore's write script per entity",
             seed_us,
             &samples,
             0,

@@ -1,8 +1,10 @@
-//! The batch-read hot path: `HMGET` pipelines over a small pool of raw connections, their RESP2
-//! replies decoded straight from the read buffer (no `redis::Value` tree).
+//! The batch hot paths: `HMGET` pipelines and `MULTI` … `EXEC` write transactions over a small
+//! pool of raw connections, their RESP2 replies decoded straight from the read buffer (no
+//! `redis::Value` tree for reads, none per `QUEUED` for writes).
 //!
-//! Used by `read_batch` on a server reached over plain TCP or a unix socket with RESP2; anything
-//! else (TLS, RESP3) keeps the `redis` crate path. A connection that saw any error, timeout or
+//! Used by `read_batch` and `write_batch` on a server reached over plain TCP or a unix socket with
+//! RESP2 (`write_batch` not with `wait_for_replicas`, whose `WAIT` must follow on the connection
+//! that wrote); anything else (TLS, RESP3, clusters) keeps the `redis` crate path. A connection that saw any error, timeout or
 //! unexpected reply is dropped, never reused.
 
 use std::io;
@@ -80,6 +82,22 @@ impl Pool {
                 idle.push(conn);
             }
         }
+    }
+
+    /// Returns `conn` to the pool when it holds nothing unread, with oversized buffers replaced.
+    fn release(&self, mut conn: Conn) {
+        if conn.start != conn.end {
+            return;
+        }
+        conn.start = 0;
+        conn.end = 0;
+        if conn.buf.len() > MAX_IDLE_BUF {
+            conn.buf = vec![0; READ_BUF];
+        }
+        if conn.out.capacity() > MAX_IDLE_BUF {
+            conn.out = Vec::with_capacity(4096);
+        }
+        self.put(conn);
     }
 
     /// Forgets every idle connection (after the server went away, they are all dead).
@@ -251,8 +269,13 @@ fn bulk(out: &mut Vec<u8>, arg: &[u8]) {
 fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
     out.push(kind);
     let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(n as u64, &mut digits));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The decimal digits of `n`, written at the end of `digits`.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut i = digits.len();
-    let mut n = n;
     loop {
         i -= 1;
         digits[i] = b'0' + (n % 10) as u8;
@@ -261,8 +284,7 @@ fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
+    &digits[i..]
 }
 
 /// A complete reply to an `HMGET`, parsed.
@@ -418,6 +440,74 @@ enum Failure {
     Fatal(Error),
 }
 
+/// The attempts of one round trip on a pooled connection: the deadline, and one retry on a fresh
+/// connection after a reused one failed (both users send idempotent commands). A plain struct
+/// rather than a function taking an async closure, so that the callers' futures stay `Send`.
+struct Attempts<'p> {
+    pool: &'p Pool,
+    addr: &'p str,
+    after: Duration,
+    deadline: Instant,
+    reused: bool,
+    retried: bool,
+}
+
+impl<'p> Attempts<'p> {
+    fn new(pool: &'p Pool, addr: &'p str, after: Duration) -> Self {
+        Attempts {
+            pool,
+            addr,
+            after,
+            deadline: Instant::now() + after,
+            reused: false,
+            retried: false,
+        }
+    }
+
+    /// A pooled connection for the first attempt, `None` (connect afresh) for the retry.
+    fn take(&mut self) -> Option<Conn> {
+        let conn = if self.retried { None } else { self.pool.take() };
+        self.reused = conn.is_some();
+        conn
+    }
+
+    /// The outcome of an attempt (`None` when the deadline passed): the call's result, or `None`
+    /// to try again on a fresh connection. `op` names the round trip in a timeout error.
+    fn outcome<T>(
+        &mut self,
+        attempt: Option<std::result::Result<T, Failure>>,
+        op: impl Fn() -> String,
+    ) -> Option<Result<T>> {
+        let timeout_error = || Error::Timeout {
+            op: op(),
+            after: self.after,
+        };
+        let failure = match attempt {
+            None => return Some(Err(timeout_error())),
+            Some(Ok(value)) => return Some(Ok(value)),
+            Some(Err(failure)) => failure,
+        };
+        Some(match failure {
+            Failure::Fatal(e) => Err(e),
+            Failure::Io(e) => {
+                self.pool.clear();
+                if self.reused && !self.retried {
+                    self.retried = true;
+                    return None;
+                }
+                if e.kind() == io::ErrorKind::TimedOut {
+                    Err(timeout_error())
+                } else {
+                    Err(Error::Connection {
+                        addr: self.addr.to_owned(),
+                        source: e.into(),
+                    })
+                }
+            }
+        })
+    }
+}
+
 /// Sends `cmds` (all `HMGET`s) in one pipeline on a pooled connection and appends `decode` of
 /// each reply to `out`, as replies arrive. The whole round trip has the store's response timeout;
 /// a failure on a reused connection is retried once on a fresh one within the same deadline.
@@ -429,63 +519,44 @@ pub(crate) async fn hmget_each<T>(
     out: &mut Vec<T>,
     mut decode: impl FnMut(&Command, &[Option<&[u8]>]) -> Result<T>,
 ) -> Result<()> {
-    let deadline = Instant::now() + after;
     let base = out.len();
-    let timeout_error = || Error::Timeout {
-        op: if cmds.len() == 1 {
+    let op = || {
+        if cmds.len() == 1 {
             format!("a reply from {addr}")
         } else {
             format!("a pipeline of {} commands to {addr}", cmds.len())
-        },
-        after,
-    };
-    let mut retried = false;
-    loop {
-        let (conn, reused) = match pool.take() {
-            Some(c) if !retried => (Some(c), true),
-            _ => (None, false),
-        };
-        let attempt = attempt(pool, conn, cmds, out, &mut decode);
-        let failure = match timeout_at(deadline, attempt).await {
-            Err(_) => {
-                out.truncate(base);
-                return Err(timeout_error());
-            }
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(failure)) => failure,
-        };
-        out.truncate(base);
-        match failure {
-            Failure::Fatal(e) => return Err(e),
-            Failure::Io(e) => {
-                pool.clear();
-                if reused && !retried {
-                    retried = true;
-                    continue;
-                }
-                if e.kind() == io::ErrorKind::TimedOut {
-                    return Err(timeout_error());
-                }
-                return Err(Error::Connection {
-                    addr: addr.to_owned(),
-                    source: e.into(),
-                });
-            }
         }
+    };
+    let mut attempts = Attempts::new(pool, addr, after);
+    loop {
+        let conn = attempts.take();
+        let attempt = async {
+            // On any error the connection is dropped here, with whatever it still holds.
+            let mut conn = match conn {
+                Some(c) => c,
+                None => pool.connect().await?,
+            };
+            read_hmgets(&mut conn, cmds, out, &mut decode).await?;
+            pool.release(conn);
+            Ok(())
+        };
+        let attempt = timeout_at(attempts.deadline, attempt).await.ok();
+        if let Some(result) = attempts.outcome(attempt, op) {
+            if result.is_err() {
+                out.truncate(base);
+            }
+            return result;
+        }
+        out.truncate(base);
     }
 }
 
-async fn attempt<T>(
-    pool: &Pool,
-    conn: Option<Conn>,
+async fn read_hmgets<T>(
+    conn: &mut Conn,
     cmds: &[Command],
     out: &mut Vec<T>,
     decode: &mut impl FnMut(&Command, &[Option<&[u8]>]) -> Result<T>,
 ) -> std::result::Result<(), Failure> {
-    let mut conn = match conn {
-        Some(c) => c,
-        None => pool.connect().await?,
-    };
     for cmd in cmds {
         encode_hmget(&mut conn.out, cmd);
     }
@@ -512,24 +583,154 @@ async fn attempt<T>(
                 }),
             };
             spare = reuse(values);
-            // On any error the connection is dropped here, with whatever it still holds.
             out.push(decoded.map_err(Failure::Fatal)?);
             conn.start += used;
             break;
         }
     }
-    if conn.start == conn.end {
-        conn.start = 0;
-        conn.end = 0;
-        if conn.buf.len() > MAX_IDLE_BUF {
-            conn.buf = vec![0; READ_BUF];
-        }
-        if conn.out.capacity() > MAX_IDLE_BUF {
-            conn.out = Vec::with_capacity(4096);
-        }
-        pool.put(conn);
-    }
     Ok(())
+}
+
+/// Applies `writes` (all [`Command::Write`]) as one `MULTI` … `EXEC` transaction in one round
+/// trip on a pooled connection, and returns one reply per write as
+/// [`transaction_replies`](crate::plan::transaction_replies) makes them. The replies are read
+/// straight from the buffer: no `redis::Value` per `QUEUED`.
+pub(crate) async fn transaction(
+    pool: &Pool,
+    addr: &str,
+    after: Duration,
+    writes: &[Command],
+) -> Result<Vec<redis::Value>> {
+    let op = || format!("a transaction of {} writes to {addr}", writes.len());
+    let mut attempts = Attempts::new(pool, addr, after);
+    loop {
+        let conn = attempts.take();
+        let attempt = async {
+            let mut conn = match conn {
+                Some(c) => c,
+                None => pool.connect().await?,
+            };
+            let counts = encode_transaction(&mut conn.out, writes);
+            conn.flush().await.map_err(Failure::Io)?;
+            let replies = read_transaction(&mut conn, counts.iter().sum(), &writes[0]).await?;
+            pool.release(conn);
+            crate::plan::transaction_replies(writes, &counts, &replies).map_err(Failure::Fatal)
+        };
+        let attempt = timeout_at(attempts.deadline, attempt).await.ok();
+        if let Some(result) = attempts.outcome(attempt, op) {
+            return result;
+        }
+    }
+}
+
+/// Appends `MULTI`, each write's `HSET`, `HDEL` (when it removes fields) and `PEXPIRE`, and
+/// `EXEC`; returns how many commands each write queued.
+fn encode_transaction(out: &mut Vec<u8>, writes: &[Command]) -> Vec<usize> {
+    out.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n");
+    let mut counts = Vec::with_capacity(writes.len());
+    for cmd in writes {
+        let Command::Write(w) = cmd else {
+            out.extend_from_slice(&cmd.to_cmd().get_packed_command());
+            counts.push(1);
+            continue;
+        };
+        let key = w.key().as_bytes();
+        let set = w.set();
+        header(out, b'*', 2 + 2 * set.len());
+        out.extend_from_slice(b"$4\r\nHSET\r\n");
+        bulk(out, key);
+        for (field, value) in set {
+            bulk(out, field.as_bytes());
+            bulk(out, value);
+        }
+        let mut count = 2;
+        if !w.delete().is_empty() {
+            header(out, b'*', 2 + w.delete().len());
+            out.extend_from_slice(b"$4\r\nHDEL\r\n");
+            bulk(out, key);
+            for field in w.delete() {
+                bulk(out, field.as_bytes());
+            }
+            count += 1;
+        }
+        out.extend_from_slice(b"*3\r\n$7\r\nPEXPIRE\r\n");
+        bulk(out, key);
+        let mut digits = [0u8; 20];
+        bulk(out, decimal(w.ttl_ms(), &mut digits));
+        counts.push(count);
+    }
+    out.extend_from_slice(b"*1\r\n$4\r\nEXEC\r\n");
+    counts
+}
+
+/// Reads the replies of a transaction with `queued` queued commands: `MULTI`'s, one per queued
+/// command, and `EXEC`'s (an error, or an array of one reply per queued command).
+async fn read_transaction(
+    conn: &mut Conn,
+    queued: usize,
+    first: &Command,
+) -> std::result::Result<Vec<redis::Value>, Failure> {
+    let bad = |found: String| {
+        Failure::Fatal(Error::UnexpectedReply {
+            command: "EXEC",
+            key: first.key().to_owned(),
+            expected: "a well-formed RESP2 reply",
+            found,
+        })
+    };
+    let mut replies = Vec::with_capacity(queued + 2);
+    // `EXEC`'s array, once its header has been read.
+    let mut results: Option<(usize, Vec<redis::Value>)> = None;
+    loop {
+        let buf = &conn.buf[conn.start..conn.end];
+        let Some((kind, line, used)) = line_at(buf, 0).map_err(bad)? else {
+            conn.fill().await.map_err(Failure::Io)?;
+            continue;
+        };
+        let exec_header = replies.len() == queued + 1 && results.is_none();
+        let value = match kind {
+            b'*' if exec_header => {
+                let n = number(line).map_err(bad)?;
+                let n = usize::try_from(n).map_err(|_| bad(format!("EXEC reply *{n}")))?;
+                results = Some((n, Vec::with_capacity(n)));
+                None
+            }
+            b'+' => Some(redis::Value::Okay),
+            b':' => Some(redis::Value::Int(number(line).map_err(bad)?)),
+            b'-' => Some(error_value(line)),
+            other => {
+                return Err(bad(format!(
+                    "a reply of type {:?} in a transaction",
+                    other as char
+                )))
+            }
+        };
+        conn.start += used;
+        match (value, &mut results) {
+            (None, _) => {}
+            (Some(value), Some((_, items))) => items.push(value),
+            (Some(value), None) => replies.push(value),
+        }
+        if let Some((n, items)) = &mut results {
+            if items.len() == *n {
+                replies.push(redis::Value::Array(std::mem::take(items)));
+                return Ok(replies);
+            }
+        } else if replies.len() == queued + 2 {
+            // `EXEC` answered with an error (or a status): the transaction was refused.
+            return Ok(replies);
+        }
+    }
+}
+
+/// The `redis` crate's value for an error line (without its `-`).
+fn error_value(line: &[u8]) -> redis::Value {
+    let mut raw = Vec::with_capacity(line.len() + 3);
+    raw.push(b'-');
+    raw.extend_from_slice(line);
+    raw.extend_from_slice(b"\r\n");
+    redis::parse_redis_value(&raw)
+        .unwrap_or_else(|_| redis::Value::SimpleString(String::from_utf8_lossy(line).into_owned()))
 }
 
 /// The same (empty) vector, for values of another lifetime: keeps its allocation.
@@ -549,16 +750,20 @@ fn bad_reply(cmd: &Command, found: String) -> Failure {
 
 /// The server error of an error line, worded exactly as on the `redis` crate path.
 fn server_error(cmd: &Command, line: &[u8]) -> Error {
-    let mut raw = Vec::with_capacity(line.len() + 3);
-    raw.push(b'-');
-    raw.extend_from_slice(line);
-    raw.extend_from_slice(b"\r\n");
-    let message = match redis::parse_redis_value(&raw) {
-        Ok(redis::Value::ServerError(e)) => e.to_string(),
-        _ => String::from_utf8_lossy(line).into_owned(),
-    };
-    let code = line.split(|&b| b == b' ').next().unwrap_or_default();
-    Error::from_server("HMGET", cmd.key(), &String::from_utf8_lossy(code), message)
+    match error_value(line) {
+        redis::Value::ServerError(e) => {
+            Error::from_server("HMGET", cmd.key(), e.code(), e.to_string())
+        }
+        _ => {
+            let code = line.split(|&b| b == b' ').next().unwrap_or_default();
+            Error::from_server(
+                "HMGET",
+                cmd.key(),
+                &String::from_utf8_lossy(code),
+                String::from_utf8_lossy(line).into_owned(),
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -674,5 +879,105 @@ mod tests {
         out.clear();
         header(&mut out, b'$', 1234567890);
         assert_eq!(out, b"$1234567890\r\n");
+    }
+
+    fn write(key: &str, with_none: bool) -> Command {
+        let mut w = crate::RowWriter::with_capacity(3);
+        w.put("age", &28i64);
+        w.put("segment", &"a b".to_owned());
+        if with_none {
+            w.put("country", &None::<String>);
+        }
+        Command::Write(w.finish(key.into(), 3_600_000, 42))
+    }
+
+    #[test]
+    fn transactions_encode_as_the_redis_crate_does() {
+        let writes = [write("fs:v1:u:1", true), write("fs:v1:u:2", false)];
+        let mut out = Vec::new();
+        let counts = encode_transaction(&mut out, &writes);
+        let mut pipe = redis::Pipeline::new();
+        assert_eq!(counts, crate::plan::append_transaction(&mut pipe, &writes));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&pipe.get_packed_pipeline())
+        );
+    }
+
+    /// `read_transaction` over a socket pair, the reply sent `chunk` bytes at a time.
+    fn read_split(
+        reply: &[u8],
+        queued: usize,
+        chunk: usize,
+    ) -> std::result::Result<Vec<redis::Value>, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (ours, mut theirs) = UnixStream::pair().unwrap();
+            let reply = reply.to_vec();
+            let sender = tokio::spawn(async move {
+                for part in reply.chunks(chunk.max(1)) {
+                    theirs.write_all(part).await.unwrap();
+                    theirs.flush().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                // Closed: a reader that wants more gets end-of-file.
+                drop(theirs);
+            });
+            let mut conn = Conn {
+                stream: Stream::Unix(ours),
+                out: Vec::new(),
+                buf: vec![0; 8],
+                start: 0,
+                end: 0,
+            };
+            let first = write("k", false);
+            let result = read_transaction(&mut conn, queued, &first).await;
+            sender.await.unwrap();
+            result.map_err(|f| match f {
+                Failure::Fatal(e) => e.to_string(),
+                Failure::Io(e) => format!("io: {e}"),
+            })
+        })
+    }
+
+    #[test]
+    fn transaction_replies_at_every_split() {
+        let applied: &[u8] =
+            b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:2\r\n-WRONGTYPE bad\r\n:1\r\n";
+        let refused: &[u8] = b"+OK\r\n+QUEUED\r\n-NOPERM no\r\n+QUEUED\r\n-EXECABORT discarded\r\n";
+        for chunk in [1, 2, 3, 7, 64] {
+            let got = read_split(applied, 3, chunk).unwrap();
+            assert_eq!(got.len(), 5, "{got:?}");
+            assert_eq!(got[0], redis::Value::Okay);
+            let redis::Value::Array(results) = &got[4] else {
+                panic!("{got:?}")
+            };
+            assert_eq!(results[0], redis::Value::Int(2));
+            assert!(matches!(&results[1], redis::Value::ServerError(e) if e.code() == "WRONGTYPE"));
+            let got = read_split(refused, 3, chunk).unwrap();
+            assert!(matches!(&got[2], redis::Value::ServerError(e) if e.code() == "NOPERM"));
+            assert!(matches!(&got[4], redis::Value::ServerError(e) if e.code() == "EXECABORT"));
+        }
+    }
+
+    #[test]
+    fn malformed_transaction_replies_are_errors() {
+        for (reply, expected) in [
+            (&b"+OK\r\n$3\r\nabc\r\n"[..], "a reply of type '$'"),
+            (b"+OK\r\n+QUEUED\r\n*-1\r\n", "EXEC reply *-1"),
+            (b"+OK\r\n+QUEUED\r\n*1\r\n*1\r\n", "a reply of type '*'"),
+            (b"+OK\r\n:12a\r\n", "malformed"),
+            (b"+OK\n", "CRLF"),
+        ] {
+            let err = read_split(reply, 1, 3).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+            assert!(err.contains("`k`"), "{err}");
+        }
+        // The server closing the connection mid-reply is a connection failure.
+        let err = read_split(b"+OK\r\n+QUE", 1, 4).unwrap_err();
+        assert!(err.starts_with("io:"), "{err}");
     }
 }

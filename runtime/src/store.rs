@@ -27,9 +27,10 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 ///
 /// Cheap to clone (an `Arc`); share one `Store` across all tasks and handlers. On a server it
 /// holds one multiplexed connection that reconnects automatically after a failure; every round
-/// trip has a deadline ([`StoreBuilder::response_timeout`]). Typed batch reads (`read_batch`) use
-/// a small pool of extra connections, opened on first use, whose replies are decoded straight from
-/// the socket buffer (plain TCP and unix sockets with RESP2; other setups use the main connection).
+/// trip has a deadline ([`StoreBuilder::response_timeout`]). Typed batch reads and batch writes
+/// (`read_batch`, `write_batch`) use a small pool of extra connections, opened on first use, whose
+/// replies are decoded straight from the socket buffer (plain TCP and unix sockets with RESP2;
+/// other setups use the main connection).
 ///
 /// On a cluster ([`Store::connect_cluster`]) the same operations run unchanged: single commands
 /// are routed by key, batches are split by shard and sent to all shards at once, writes are one
@@ -396,6 +397,11 @@ impl Store {
             return self.execute(writes).await;
         };
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        // The raw connections, unless a `WAIT` must follow on the connection that wrote.
+        if let (Some(pool), None) = (&server.fast, server.wait) {
+            let after = self.inner.response_timeout;
+            return crate::fast::transaction(pool, &server.addr, after, writes).await;
+        }
         let mut pipe = redis::Pipeline::with_capacity(writes.len() * 3 + 2);
         let counts = crate::plan::append_transaction(&mut pipe, writes);
         let replies = self
