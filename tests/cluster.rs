@@ -1,6 +1,8 @@
 //! fstore on a real Valkey Cluster (three primaries, one replica each): batches split per shard
 //! and answered in input order, hash-tagged keys, reads from replicas, multi-view vectors, and a
-//! primary killed mid-traffic, after which reads recover and no acknowledged write is missing.
+//! primary killed mid-traffic, after which reads recover and no acknowledged write is missing; and
+//! ACL users on every node (a reader reads and is refused writes; wrong passwords and missing
+//! grants are clear errors).
 //!
 //! The read/write/batch/TTL behaviour suites (round_trip, read_batch, ttl, projection) also run
 //! on a cluster, through `all_backends!`. Outer `tokio::time::timeout`s are hang guards, not
@@ -477,4 +479,90 @@ async fn no_reachable_node_is_a_quick_error() {
     let none: [&str; 0] = [];
     let err = Store::connect_cluster(&none).await.unwrap_err();
     assert!(matches!(err, fstore::Error::Config(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn acl_users_on_a_cluster() {
+    let mut h = Harness::cluster().await;
+    write_samples(&h.store, &["u0".to_owned(), "u1".to_owned()]).await;
+    // The read-only grant, plus what a cluster client needs to learn the topology.
+    let cluster = h.test_cluster();
+    for port in cluster.ports() {
+        let _: () = redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("reader")
+            .arg(&["on", ">r3ad-P4ss", "resetkeys", "~fs:*", "-@all"][..])
+            .arg(&["+hmget", "+pttl", "+ping", "+cluster|slots"][..])
+            .query(&mut cluster.conn(port))
+            .unwrap();
+    }
+    let urls = h.cluster_urls();
+    let reader = Store::cluster_builder(&urls)
+        .username("reader")
+        .password("r3ad-P4ss")
+        .build()
+        .await
+        .unwrap();
+    assert!(!format!("{reader:?}").contains("r3ad-P4ss"));
+    let ids = ["u0", "u1", "nobody"];
+    assert_eq!(
+        UserProfile::read_batch(&reader, ids).await.unwrap(),
+        vec![
+            Some(UserProfile::sample(0)),
+            Some(UserProfile::sample(1)),
+            None
+        ]
+    );
+    assert!(UserProfile::ttl(&reader, "u0").await.unwrap().is_some());
+
+    // Writes are refused, single and batch, and nothing changes.
+    for result in [
+        UserProfile::sample(9).write(&reader, "u0").await,
+        UserProfile::write_batch(&reader, [("u1", UserProfile::sample(9))]).await,
+    ] {
+        let err = result.unwrap_err();
+        assert!(err.is_permission_denied(), "{err:?}");
+        assert!(!err.to_string().contains("r3ad-P4ss"), "{err}");
+    }
+    assert_eq!(
+        UserProfile::read_batch(&h.store, ["u0", "u1"])
+            .await
+            .unwrap(),
+        vec![Some(UserProfile::sample(0)), Some(UserProfile::sample(1))]
+    );
+
+    // Without `+cluster|slots` the client cannot learn the topology: a permission error.
+    let cluster = h.test_cluster();
+    for port in cluster.ports() {
+        let _: () = redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg("bare")
+            .arg(&["on", ">b4re-P4ss", "resetkeys", "~fs:*", "-@all"][..])
+            .arg(&["+hmget", "+pttl", "+ping"][..])
+            .query(&mut cluster.conn(port))
+            .unwrap();
+    }
+    let err = Store::cluster_builder(&urls)
+        .username("bare")
+        .password("b4re-P4ss")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.is_permission_denied(), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("permission denied for the connection setup: ")
+            && msg.contains("cluster|slots"),
+        "{msg}"
+    );
+
+    // A wrong password: an authentication error, without the password in it.
+    let err = Store::cluster_builder(&urls)
+        .username("reader")
+        .password("wr0ng-P4ss")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("wr0ng-P4ss"), "{err}");
 }

@@ -117,14 +117,15 @@ pub enum Error {
 
     /// The ACL user may not run a command or touch a key (a `NOPERM` reply).
     #[error(
-        "permission denied for {command} on `{key}`: {message}; a reader needs \
-         `+hmget +pttl +ping ~fs:*`, a writer also `+hset +hdel +pexpire +evalsha +script|load \
-         +multi +exec` (and `+wait` when waiting for replicas)"
+        "permission denied{}: {message}; a reader needs `+hmget +pttl +ping ~fs:*` (on a cluster \
+         also `+cluster|slots`), a writer also `+hset +hdel +pexpire +evalsha +script|load +multi \
+         +exec` (and `+wait` when waiting for replicas)",
+        denied_for(command, key)
     )]
     PermissionDenied {
-        /// The command fstore sent, such as `write`'s `EVALSHA`.
+        /// The command fstore sent, such as `write`'s `EVALSHA`, or `the connection setup`.
         command: &'static str,
-        /// The key it was sent for.
+        /// The key it was sent for; empty for the connection setup.
         key: String,
         /// The server's error text.
         message: String,
@@ -238,6 +239,15 @@ impl Error {
                 message,
             }
         }
+    }
+}
+
+/// ` for EVALSHA on `key``, or ` for the connection setup` when there is no key.
+fn denied_for(command: &str, key: &str) -> String {
+    if key.is_empty() {
+        format!(" for {command}")
+    } else {
+        format!(" for {command} on `{key}`")
     }
 }
 

@@ -542,7 +542,17 @@ pub(crate) fn redis_error(
     command: Option<&Command>,
     after: Duration,
 ) -> Error {
-    if e.kind() == redis::ErrorKind::AuthenticationFailed
+    // The cluster client reports a failed first connection as an I/O error whose text is the
+    // node's error: the kind is lost, only the words remain.
+    let cluster_auth = e.kind() == redis::ErrorKind::Io && {
+        let text = e.to_string();
+        text.contains("Failed to create initial connections")
+            && ["AuthenticationFailed", "WRONGPASS", "NOAUTH"]
+                .iter()
+                .any(|w| text.contains(w))
+    };
+    if cluster_auth
+        || e.kind() == redis::ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
     {
         return Error::Auth {
@@ -552,7 +562,7 @@ pub(crate) fn redis_error(
     }
     if e.code() == Some("NOPERM") {
         return Error::PermissionDenied {
-            command: command.map_or("a command", Command::name),
+            command: command.map_or("the connection setup", Command::name),
             key: command.map(Command::key).unwrap_or_default().to_owned(),
             message: e.to_string(),
         };
