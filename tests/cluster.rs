@@ -481,21 +481,31 @@ async fn no_reachable_node_is_a_quick_error() {
     assert!(matches!(err, fstore::Error::Config(_)), "{err:?}");
 }
 
+/// `ACL SETUSER` on every node: ACLs are per node, not replicated by the cluster.
+fn add_user(h: &mut Harness, name: &str, password: &str, grants: &[&str]) {
+    let cluster = h.test_cluster();
+    for port in cluster.ports() {
+        let _: () = redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(name)
+            .arg(&["on", &format!(">{password}"), "resetkeys", "~fs:*", "-@all"][..])
+            .arg(grants)
+            .query(&mut cluster.conn(port))
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn acl_users_on_a_cluster() {
     let mut h = Harness::cluster().await;
     write_samples(&h.store, &["u0".to_owned(), "u1".to_owned()]).await;
     // The read-only grant, plus what a cluster client needs to learn the topology.
-    let cluster = h.test_cluster();
-    for port in cluster.ports() {
-        let _: () = redis::cmd("ACL")
-            .arg("SETUSER")
-            .arg("reader")
-            .arg(&["on", ">r3ad-P4ss", "resetkeys", "~fs:*", "-@all"][..])
-            .arg(&["+hmget", "+pttl", "+ping", "+cluster|slots"][..])
-            .query(&mut cluster.conn(port))
-            .unwrap();
-    }
+    add_user(
+        &mut h,
+        "reader",
+        "r3ad-P4ss",
+        &["+hmget", "+pttl", "+ping", "+cluster|slots"],
+    );
     let urls = h.cluster_urls();
     let reader = Store::cluster_builder(&urls)
         .username("reader")
@@ -532,16 +542,7 @@ async fn acl_users_on_a_cluster() {
     );
 
     // Without `+cluster|slots` the client cannot learn the topology: a permission error.
-    let cluster = h.test_cluster();
-    for port in cluster.ports() {
-        let _: () = redis::cmd("ACL")
-            .arg("SETUSER")
-            .arg("bare")
-            .arg(&["on", ">b4re-P4ss", "resetkeys", "~fs:*", "-@all"][..])
-            .arg(&["+hmget", "+pttl", "+ping"][..])
-            .query(&mut cluster.conn(port))
-            .unwrap();
-    }
+    add_user(&mut h, "bare", "b4re-P4ss", &["+hmget", "+pttl", "+ping"]);
     let err = Store::cluster_builder(&urls)
         .username("bare")
         .password("b4re-P4ss")

@@ -107,6 +107,14 @@ impl Pool {
         }
     }
 
+    /// `conn`, or a new connection when there is none.
+    async fn ready(&self, conn: Option<Conn>) -> std::result::Result<Conn, Failure> {
+        match conn {
+            Some(conn) => Ok(conn),
+            None => self.connect().await,
+        }
+    }
+
     /// A new, authenticated connection with its database selected.
     async fn connect(&self) -> std::result::Result<Conn, Failure> {
         let connect = async {
@@ -532,10 +540,7 @@ pub(crate) async fn hmget_each<T>(
         let conn = attempts.take();
         let attempt = async {
             // On any error the connection is dropped here, with whatever it still holds.
-            let mut conn = match conn {
-                Some(c) => c,
-                None => pool.connect().await?,
-            };
+            let mut conn = pool.ready(conn).await?;
             read_hmgets(&mut conn, cmds, out, &mut decode).await?;
             pool.release(conn);
             Ok(())
@@ -606,10 +611,7 @@ pub(crate) async fn transaction(
     loop {
         let conn = attempts.take();
         let attempt = async {
-            let mut conn = match conn {
-                Some(c) => c,
-                None => pool.connect().await?,
-            };
+            let mut conn = pool.ready(conn).await?;
             let counts = encode_transaction(&mut conn.out, writes);
             conn.flush().await.map_err(Failure::Io)?;
             let replies = read_transaction(&mut conn, counts.iter().sum(), &writes[0]).await?;
