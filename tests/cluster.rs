@@ -167,7 +167,7 @@ async fn a_batch_of_1000_spans_every_primary_and_keeps_input_order() {
 #[tokio::test]
 async fn vectors_span_nodes_and_hash_tags_keep_an_entity_in_one_slot() {
     // Plain keys: the three views of one entity hash to different slots.
-    let h = Harness::cluster().await;
+    let mut h = Harness::cluster().await;
     for i in 0..20 {
         let id = format!("user_{i}");
         profile(i).write(&h.store, &id).await.unwrap();
@@ -218,10 +218,16 @@ async fn vectors_span_nodes_and_hash_tags_keep_an_entity_in_one_slot() {
         1,
         "hash-tagged keys of one entity in several slots"
     );
+    // One pipeline to one node: only one node sees the vector's HMGETs.
+    reset_stats(&mut h);
     assert_eq!(
         FraudInputs::vector(&tagged, "user_7").await.unwrap(),
         expected(7)
     );
+    let ports = h.test_cluster().ports();
+    let reads: Vec<u64> = ports.iter().map(|&p| calls(&mut h, p, "hmget")).collect();
+    assert_eq!(reads.iter().filter(|&&n| n > 0).count(), 1, "{reads:?}");
+    assert_eq!(reads.iter().sum::<u64>(), 3, "{reads:?}");
     assert_eq!(
         FraudInputs::vector_batch(&tagged, &ids).await.unwrap(),
         batch

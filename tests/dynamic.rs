@@ -287,7 +287,9 @@ async fn batches_are_chunked_and_empty_batches_send_nothing() {
         .collect();
     UserProfile::write_batch(&h.store, rows).await.unwrap();
     let ids: Vec<u32> = (0..12).rev().collect();
+    let before = store.round_trips();
     let got = store.read_batch("user_profile", &ids).await.unwrap();
+    assert_eq!(store.round_trips() - before, 4, "12 ids in chunks of 3");
     assert_eq!(got.len(), 12);
     for (id, row) in ids.iter().zip(&got) {
         let want = (*id < 10).then(|| all_features(&UserProfile::sample((*id).into())));

@@ -370,6 +370,14 @@ async fn wait_for_replicas_confirms_writes_or_reports_them_unconfirmed() {
         assert!(started.elapsed() < HANG, "the replica never synced: {info}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // A generous wait: `WAIT` returns as soon as the replica acknowledges, but a loaded machine
+    // may need more than the 50 ms of the first phase.
+    let store = Store::builder(&primary.url())
+        .wait_for_replicas(1, Duration::from_secs(5))
+        .response_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
     UserProfile::sample(2).write(&store, "u2").await.unwrap();
     UserProfile::write_batch(&store, rows.clone())
         .await

@@ -1030,98 +1030,34 @@ struct FieldSpec {
     outcome: fn(Option<&[u8]>) -> Outcome,
 }
 
+const fn spec(name: &'static str, kind: Kind, outcome: fn(Option<&[u8]>) -> Outcome) -> FieldSpec {
+    FieldSpec {
+        name,
+        kind,
+        outcome,
+    }
+}
+
 /// `EveryType`'s fields, in order, with the codec's verdict for each.
 const EVERY_FIELD: [FieldSpec; 18] = [
-    FieldSpec {
-        name: "a_i64",
-        kind: Kind::I64,
-        outcome: outcome::<i64>,
-    },
-    FieldSpec {
-        name: "a_i32",
-        kind: Kind::I32,
-        outcome: outcome::<i32>,
-    },
-    FieldSpec {
-        name: "a_u32",
-        kind: Kind::U32,
-        outcome: outcome::<u32>,
-    },
-    FieldSpec {
-        name: "a_u64",
-        kind: Kind::U64,
-        outcome: outcome::<u64>,
-    },
-    FieldSpec {
-        name: "a_f64",
-        kind: Kind::F64,
-        outcome: outcome::<f64>,
-    },
-    FieldSpec {
-        name: "a_f32",
-        kind: Kind::F32,
-        outcome: outcome::<f32>,
-    },
-    FieldSpec {
-        name: "a_bool",
-        kind: Kind::Bool,
-        outcome: outcome::<bool>,
-    },
-    FieldSpec {
-        name: "a_string",
-        kind: Kind::Str,
-        outcome: outcome::<String>,
-    },
-    FieldSpec {
-        name: "embedding",
-        kind: Kind::List,
-        outcome: outcome::<Vec<f32>>,
-    },
-    FieldSpec {
-        name: "o_i64",
-        kind: Kind::I64,
-        outcome: outcome::<Option<i64>>,
-    },
-    FieldSpec {
-        name: "o_i32",
-        kind: Kind::I32,
-        outcome: outcome::<Option<i32>>,
-    },
-    FieldSpec {
-        name: "o_u32",
-        kind: Kind::U32,
-        outcome: outcome::<Option<u32>>,
-    },
-    FieldSpec {
-        name: "o_u64",
-        kind: Kind::U64,
-        outcome: outcome::<Option<u64>>,
-    },
-    FieldSpec {
-        name: "o_f64",
-        kind: Kind::F64,
-        outcome: outcome::<Option<f64>>,
-    },
-    FieldSpec {
-        name: "o_f32",
-        kind: Kind::F32,
-        outcome: outcome::<Option<f32>>,
-    },
-    FieldSpec {
-        name: "o_bool",
-        kind: Kind::Bool,
-        outcome: outcome::<Option<bool>>,
-    },
-    FieldSpec {
-        name: "o_string",
-        kind: Kind::Str,
-        outcome: outcome::<Option<String>>,
-    },
-    FieldSpec {
-        name: "o_embedding",
-        kind: Kind::List,
-        outcome: outcome::<Option<Vec<f32>>>,
-    },
+    spec("a_i64", Kind::I64, outcome::<i64>),
+    spec("a_i32", Kind::I32, outcome::<i32>),
+    spec("a_u32", Kind::U32, outcome::<u32>),
+    spec("a_u64", Kind::U64, outcome::<u64>),
+    spec("a_f64", Kind::F64, outcome::<f64>),
+    spec("a_f32", Kind::F32, outcome::<f32>),
+    spec("a_bool", Kind::Bool, outcome::<bool>),
+    spec("a_string", Kind::Str, outcome::<String>),
+    spec("embedding", Kind::List, outcome::<Vec<f32>>),
+    spec("o_i64", Kind::I64, outcome::<Option<i64>>),
+    spec("o_i32", Kind::I32, outcome::<Option<i32>>),
+    spec("o_u32", Kind::U32, outcome::<Option<u32>>),
+    spec("o_u64", Kind::U64, outcome::<Option<u64>>),
+    spec("o_f64", Kind::F64, outcome::<Option<f64>>),
+    spec("o_f32", Kind::F32, outcome::<Option<f32>>),
+    spec("o_bool", Kind::Bool, outcome::<Option<bool>>),
+    spec("o_string", Kind::Str, outcome::<Option<String>>),
+    spec("o_embedding", Kind::List, outcome::<Option<Vec<f32>>>),
 ];
 
 /// The row the codec decodes from `raw` (aligned with `EVERY_FIELD`), when every field decodes.

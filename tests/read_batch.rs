@@ -24,8 +24,11 @@ async fn order_duplicates_and_missing(h: Harness) {
 all_backends!(order, order_duplicates_and_missing);
 
 async fn chunked_batches_keep_order(h: Harness) {
-    // Chunks of 7 entities: 100 ids make 15 pipelines, with a partial last one.
+    // One pipeline per chunk, with a partial last one: with chunks of 7 entities
+    // (`small_chunks_on_valkey`) 100 writes make 15 pipelines and 110 reads 16.
     let store = h.store.clone();
+    let chunk = store.pipeline_chunk_size();
+    let before = store.round_trips();
     let rows: Vec<(u64, UserProfile)> = (0..100)
         .map(|i| (i, UserProfile::sample(i as i64)))
         .collect();
@@ -34,6 +37,11 @@ async fn chunked_batches_keep_order(h: Harness) {
         .unwrap();
     let ids: Vec<u64> = (0..110).rev().collect();
     let got = UserProfile::read_batch(&store, &ids).await.unwrap();
+    assert_eq!(
+        store.round_trips() - before,
+        (100u64.div_ceil(chunk as u64) + 110u64.div_ceil(chunk as u64)),
+        "chunk size {chunk}"
+    );
     assert_eq!(got.len(), 110);
     for (id, row) in ids.iter().zip(&got) {
         let want = (*id < 100).then(|| UserProfile::sample(*id as i64));

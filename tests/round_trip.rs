@@ -166,3 +166,22 @@ async fn missing_entity_reads_as_none(h: Harness) {
     assert_eq!(EveryType::read(&h.store, "nobody").await.unwrap(), None);
 }
 all_backends!(missing_entity, missing_entity_reads_as_none);
+
+#[tokio::test]
+async fn hash_tagged_keys_on_a_single_server() {
+    let h = Harness::valkey_with(|b| b.hash_tag_entities(true)).await;
+    assert_eq!(h.store.key_layout(), fstore::KeyLayout::HashTag);
+    UserProfile::sample(3).write(&h.store, "u:3").await.unwrap();
+    assert_eq!(h.keys().await, ["fs:v1:user_profile:{u:3}"]);
+    assert_eq!(
+        UserProfile::read(&h.store, "u:3").await.unwrap(),
+        Some(UserProfile::sample(3))
+    );
+    assert_eq!(
+        UserProfile::read_batch(&h.store, ["u:3", "u:4"])
+            .await
+            .unwrap(),
+        vec![Some(UserProfile::sample(3)), None]
+    );
+    assert!(UserProfile::ttl(&h.store, "u:3").await.unwrap().is_some());
+}

@@ -470,6 +470,14 @@ async fn missing_password_is_an_auth_error() {
             assert_auth_error(&err, server.port());
         }
     }
+    // A lazily connecting store is built, and its first call is the auth error.
+    let lazy = build(Store::builder(&server.url()).connect_lazily(true))
+        .await
+        .unwrap();
+    let err = no_hang("lazy read", UserProfile::read(&lazy, id(1)))
+        .await
+        .unwrap_err();
+    assert_auth_error(&err, server.port());
     // With the password, the `default` user reads again.
     let store = build(Store::builder(&server.url()).password(SECRET))
         .await

@@ -201,7 +201,7 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
             Some(i) => i,
             None => {
                 views.push(ViewSpec {
-                    key_prefix: format!("{namespace}:v{version}:{view_name}:"),
+                    key_prefix: fstore_registry::key_prefix(&namespace, version, &view_name),
                     name: view_name.clone(),
                     features: Vec::new(),
                     max_age_ms: None,

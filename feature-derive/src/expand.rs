@@ -36,7 +36,7 @@ fn expand(view: &View<'_>, checked: &Checked) -> TokenStream {
         registry_defaults,
         registry_path,
     } = checked;
-    let key_prefix = format!("{namespace}:v{version}:{name}:");
+    let key_prefix = fstore_registry::key_prefix(namespace, *version, name);
     let read_fields = features.iter().map(String::as_str).chain(["_updated_at"]);
 
     let decode_fields = view.fields.iter().zip(registry_defaults).enumerate().map(

@@ -24,7 +24,7 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-use crate::{is_keyword, parse_seconds, pascal_case, DefaultValue, Feature, FeatureType};
+use crate::{is_keyword, pascal_case, DefaultValue, Feature, FeatureType};
 use crate::{Registry, View};
 
 /// The Rust items of `registry`: a `REGISTRY_FINGERPRINT` constant, then one public struct per
@@ -129,12 +129,8 @@ fn view_struct(registry: &Registry, view: &View, paths: TypePaths) -> TokenStrea
         Some(description) => format!("`{}` ({})", view.entity, description.trim()),
         None => format!("`{}`", view.entity),
     };
-    // The TTL as written, when it reads back as the same number of seconds (`ttl_text` of
-    // `ttl = 0x10` is "10s"), else in seconds.
-    let ttl = match view.ttl_text.trim() {
-        written if parse_seconds(written) == Ok(view.ttl_seconds) => written.to_owned(),
-        _ => format!("{}s", view.ttl_seconds),
-    };
+    // The TTL as written (`"1h"`), or in seconds when it was written as a number.
+    let ttl = &view.ttl_text;
     text.push_str(&wrap(&format!(
         "Feature view `{}` of entity {entity}: one hash per entity at `{}{}:{{id}}`, expiring \
          after `{}`.",

@@ -57,6 +57,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 pub use diag::{Diagnostic, Errors, Location};
+
+/// The key prefix of a view, `{namespace}:v{version}:{view}:` (`fs:v1:user_profile:`), to which
+/// an entity id is appended. The one definition of the key layout: typed views, vectors and the
+/// dynamic API all build their keys from it.
+pub fn key_prefix(namespace: &str, version: u32, view: &str) -> String {
+    format!("{namespace}:v{version}:{view}:")
+}
 pub use duration::parse_seconds;
 pub use names::{did_you_mean, identifier_problem, is_keyword, pascal_case, suggestion};
 
@@ -175,15 +182,9 @@ impl FeatureType {
         FeatureType::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// The Rust type generated code uses.
+    /// The Rust type generated code uses: the first of [`rust_types`](Self::rust_types).
     pub fn rust_type(self) -> &'static str {
-        match self {
-            FeatureType::Int => "i64",
-            FeatureType::Float => "f64",
-            FeatureType::String => "String",
-            FeatureType::Bool => "bool",
-            FeatureType::FloatList => "Vec<f32>",
-        }
+        self.rust_types()[0]
     }
 
     /// The Rust types a hand-written struct may use for it (each also inside an `Option`).
@@ -260,6 +261,11 @@ impl Registry {
     /// `fs:v1:` for the default store.
     pub fn key_namespace(&self) -> String {
         format!("{}:v{}:", self.namespace, self.version)
+    }
+
+    /// The key prefix of `view`: `fs:v1:user_profile:`, as [`key_prefix`] makes it.
+    pub fn key_prefix(&self, view: &str) -> String {
+        key_prefix(&self.namespace, self.version, view)
     }
 
     /// The canonical text of the schema: everything that changes what is stored or read (names,

@@ -23,7 +23,9 @@ use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr
 use redis::{RedisError, Value};
 use tokio::time::{timeout_at, Instant};
 
-use crate::plan::{append_transaction, transaction_replies, Command};
+use crate::plan::{
+    append_transaction, check_replicated, transaction_replies, wait_command, Command,
+};
 use crate::{Error, Result};
 
 /// Slots of a cluster.
@@ -44,8 +46,6 @@ pub(crate) struct Cluster {
     replicas: bool,
     /// `WAIT` for this many replicas, this long, after every write pipeline.
     wait: Option<(usize, Duration)>,
-    /// The deadline of a call.
-    response_timeout: Duration,
 }
 
 /// Why a group's pipeline failed.
@@ -67,7 +67,6 @@ impl Cluster {
         addrs: String,
         replicas: bool,
         wait: Option<(usize, Duration)>,
-        response_timeout: Duration,
     ) -> Cluster {
         Cluster {
             conn,
@@ -75,14 +74,17 @@ impl Cluster {
             shards: RwLock::new(None),
             replicas,
             wait,
-            response_timeout,
         }
     }
 
     /// Executes `commands` (reads and writes) and returns one reply per command, in order: for a
-    /// write, the number of fields set or the first server error of its transaction.
-    pub(crate) async fn execute(&self, commands: &[Command]) -> Result<Vec<Value>> {
-        let response_timeout = self.response_timeout;
+    /// write, the number of fields set or the first server error of its transaction. The whole
+    /// call, resends included, has the deadline `response_timeout`.
+    pub(crate) async fn execute(
+        &self,
+        commands: &[Command],
+        response_timeout: Duration,
+    ) -> Result<Vec<Value>> {
         let deadline = Instant::now() + response_timeout;
         let timeout = || Error::Timeout {
             op: format!(
@@ -92,12 +94,12 @@ impl Cluster {
             ),
             after: response_timeout,
         };
-        timeout_at(deadline, self.execute_grouped(commands))
+        timeout_at(deadline, self.execute_grouped(commands, response_timeout))
             .await
             .map_err(|_| timeout())?
     }
 
-    async fn execute_grouped(&self, commands: &[Command]) -> Result<Vec<Value>> {
+    async fn execute_grouped(&self, commands: &[Command], after: Duration) -> Result<Vec<Value>> {
         // A lone read needs no grouping: the client routes it by its key.
         if let [cmd @ (Command::Hmget { .. } | Command::Pttl { .. })] = commands {
             use redis::aio::ConnectionLike as _;
@@ -106,13 +108,13 @@ impl Cluster {
                 .clone()
                 .req_packed_command(&cmd.to_cmd())
                 .await
-                .map_err(|e| self.error(e, commands))?;
+                .map_err(|e| self.error(e, commands, after))?;
             return Ok(vec![reply]);
         }
         let mut replies = vec![Value::Nil; commands.len()];
         let mut pending: Vec<usize> = (0..commands.len()).collect();
         for attempt in 1..=ATTEMPTS {
-            let map = self.shard_map(attempt > 1).await?;
+            let map = self.shard_map(attempt > 1, after).await?;
             let groups = group(&map, commands, &pending);
             let sent = groups.iter().map(|g| self.send_group(commands, g));
             let results = futures_util::future::join_all(sent).await;
@@ -127,7 +129,7 @@ impl Cluster {
                     Err(Failure::Redis(e)) if attempt < ATTEMPTS && is_retryable(&e) => {
                         pending.extend_from_slice(group);
                     }
-                    Err(Failure::Redis(e)) => return Err(self.error(e, commands)),
+                    Err(Failure::Redis(e)) => return Err(self.error(e, commands, after)),
                     Err(Failure::Fatal(e)) => return Err(e),
                 }
             }
@@ -146,23 +148,21 @@ impl Cluster {
         group: &[usize],
     ) -> std::result::Result<Vec<Value>, Failure> {
         let mut pipe = redis::Pipeline::with_capacity(group.len() * 2);
-        // Per command, how many replies it produces, and for a write how many commands it queued.
-        let mut counts = Vec::with_capacity(group.len());
-        let mut writes = false;
+        // Per command, how many commands it queued in its transaction (`None` for a read).
+        let mut queued = Vec::with_capacity(group.len());
         for &i in group {
             let cmd = &commands[i];
             if let Command::Write(_) = cmd {
-                writes = true;
-                let queued = append_transaction(&mut pipe, [cmd])[0];
-                counts.push((queued + 2, queued));
+                queued.push(Some(append_transaction(&mut pipe, [cmd])[0]));
             } else {
                 cmd.append_to(&mut pipe);
-                counts.push((1, 1));
+                queued.push(None);
             }
         }
-        if let (true, Some((replicas, timeout))) = (writes, self.wait) {
-            let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-            pipe.cmd("WAIT").arg(replicas).arg(ms);
+        let writes = queued.iter().any(Option::is_some);
+        let wait = self.wait.filter(|_| writes);
+        if let Some(wait) = wait {
+            pipe.add_command(wait_command(wait));
         }
         let addr = if self.replicas && !writes {
             SlotAddr::ReplicaOptional
@@ -177,50 +177,33 @@ impl Cluster {
             .clone()
             .route_pipeline(pipe, 0, len, SingleNodeRoutingInfo::SpecificNode(route))
             .await
-            .map_err(Failure::Redis)?
-            .into_iter();
+            .map_err(Failure::Redis)?;
         let mut out = Vec::with_capacity(group.len());
-        for (&i, &(count, queued)) in group.iter().zip(&counts) {
+        let mut pos = 0;
+        for (&i, queued) in group.iter().zip(&queued) {
             let cmd = &commands[i];
-            let mut replies: Vec<Value> = values.by_ref().take(count).collect();
-            out.push(if let Command::Write(_) = cmd {
-                transaction_replies([cmd], &[queued], &replies)
-                    .map_err(Failure::Fatal)?
-                    .pop()
-                    .unwrap_or(Value::Nil)
-            } else {
-                replies.pop().unwrap_or(Value::Nil)
-            });
+            let Some(queued) = *queued else {
+                out.push(values.get_mut(pos).map_or(Value::Nil, std::mem::take));
+                pos += 1;
+                continue;
+            };
+            let end = (pos + queued + 2).min(values.len());
+            let reply =
+                transaction_replies([cmd], &[queued], &values[pos..end]).map_err(Failure::Fatal)?;
+            out.extend(reply);
+            pos = end;
         }
         // A write the server refused is reported as such, not as unreplicated.
         let refused = out.iter().any(|r| matches!(r, Value::ServerError(_)));
-        if let Some((replicas, _)) = self.wait.filter(|_| writes && !refused) {
-            let acknowledged = match values.next() {
-                Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
-                Some(Value::ServerError(e)) => {
-                    return Err(Failure::Fatal(Error::from_server(
-                        "WAIT",
-                        first,
-                        e.code(),
-                        e.to_string(),
-                    )))
-                }
-                _ => 0,
-            };
-            if acknowledged < replicas {
-                return Err(Failure::Fatal(Error::NotReplicated {
-                    key: first.to_owned(),
-                    entities: group.len(),
-                    acknowledged,
-                    required: replicas,
-                }));
-            }
+        if let (Some((replicas, _)), false) = (wait, refused) {
+            let writes: Vec<&Command> = group.iter().map(|&i| &commands[i]).collect();
+            check_replicated(replicas, values.get(pos), &writes).map_err(Failure::Fatal)?;
         }
         Ok(out)
     }
 
     /// The shard map, read from the cluster when there is none yet or `refresh` is set.
-    async fn shard_map(&self, refresh: bool) -> Result<Arc<ShardMap>> {
+    async fn shard_map(&self, refresh: bool, after: Duration) -> Result<Arc<ShardMap>> {
         if !refresh {
             if let Some(map) = self
                 .shards
@@ -239,10 +222,7 @@ impl Cluster {
                 RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
             )
             .await
-            .map_err(|e| Error::Connection {
-                addr: self.addrs.clone(),
-                source: e,
-            })?;
+            .map_err(|e| self.error(e, &[], after))?;
         let map = Arc::new(
             ShardMap::parse(&reply).ok_or_else(|| Error::UnexpectedReply {
                 command: "CLUSTER SLOTS",
@@ -255,8 +235,8 @@ impl Cluster {
         Ok(map)
     }
 
-    fn error(&self, e: RedisError, commands: &[Command]) -> Error {
-        crate::store::redis_error(&self.addrs, e, commands.first(), self.response_timeout)
+    fn error(&self, e: RedisError, commands: &[Command], after: Duration) -> Error {
+        crate::store::redis_error(&self.addrs, e, commands.first(), after)
     }
 }
 

@@ -931,14 +931,7 @@ fn view_key(
     id: impl EntityId,
     layout: KeyLayout,
 ) -> Result<String> {
-    use std::fmt::Write as _;
-    let mut key = String::with_capacity(registry.namespace.len() + view.name.len() + 40);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        key,
-        "{}:v{}:{}:",
-        registry.namespace, registry.version, view.name
-    );
+    let mut key = registry.key_prefix(&view.name);
     layout.push_id(&mut key, &view.name, &id)?;
     Ok(key)
 }

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The Lua script behind every single write (`write`): one atomic unit per entity. Batches
 /// (`write_batch`) send the same commands in one `MULTI` … `EXEC` transaction per pipeline
@@ -365,6 +366,43 @@ impl RowWriter {
             delete: self.delete,
         }
     }
+}
+
+/// `WAIT replicas timeout` ([`StoreBuilder::wait_for_replicas`](crate::StoreBuilder::wait_for_replicas)).
+pub(crate) fn wait_command((replicas, timeout): (usize, Duration)) -> redis::Cmd {
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    redis::cmd("WAIT").arg(replicas).arg(ms).clone()
+}
+
+/// Checks the reply to a [`wait_command`] after `writes` (non-empty): enough replicas, or
+/// [`Error::NotReplicated`](crate::Error::NotReplicated) naming the first write's key.
+pub(crate) fn check_replicated(
+    replicas: usize,
+    reply: Option<&redis::Value>,
+    writes: &[&Command],
+) -> crate::Result<()> {
+    let key = writes.first().map(|w| w.key()).unwrap_or_default();
+    let acknowledged = match reply {
+        Some(redis::Value::Int(n)) => usize::try_from(*n).unwrap_or(0),
+        Some(redis::Value::ServerError(e)) => {
+            return Err(crate::Error::from_server(
+                "WAIT",
+                key,
+                e.code(),
+                e.to_string(),
+            ));
+        }
+        _ => 0,
+    };
+    if acknowledged >= replicas {
+        return Ok(());
+    }
+    Err(crate::Error::NotReplicated {
+        key: key.to_owned(),
+        entities: writes.len(),
+        acknowledged,
+        required: replicas,
+    })
 }
 
 /// Appends `writes` as one transaction: `MULTI`, then each write's `HSET` / `HDEL` / `PEXPIRE`,

@@ -80,7 +80,6 @@ struct Server {
     client: redis::Client,
     config: ConnectionManagerConfig,
     connect_timeout: Duration,
-    response_timeout: Duration,
     /// Host and port or socket path, without credentials.
     addr: String,
     /// Raw connections for batch reads; `None` where unsupported (TLS, RESP3).
@@ -105,16 +104,17 @@ impl Server {
                         after: self.connect_timeout,
                     })?
                     .map_err(|e| redis_error(&self.addr, e, None, self.connect_timeout))?;
-                // A server that requires a password answers every command but AUTH with NOAUTH:
-                // say so now rather than at the first read.
-                let mut pinger = conn.clone();
-                let ping = redis::cmd("PING");
-                if let Ok(Ok(Value::ServerError(e))) = timeout_at(
-                    Instant::now() + self.response_timeout,
-                    pinger.send_packed_command(&ping),
-                )
-                .await
-                {
+                // One round trip: PING, so that a server that requires a password (it answers
+                // every command but AUTH with NOAUTH) is reported now rather than at the first
+                // read; and the write script, so that the first writes need no second round
+                // trip. A user without permission for SCRIPT (a read-only ACL user) can still
+                // read; writes then report the server's refusal themselves. The manager's own
+                // response timeout bounds the round trip.
+                let mut setup = redis::pipe();
+                setup.cmd("PING");
+                setup.cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT);
+                let replies = conn.clone().send_packed_commands(&setup, 0, 2).await;
+                if let Ok([Value::ServerError(e), ..]) = replies.as_deref() {
                     if e.code() == "NOAUTH" {
                         return Err(Error::Auth {
                             addr: self.addr.clone(),
@@ -122,16 +122,6 @@ impl Server {
                         });
                     }
                 }
-                // Load the write script up front, so that the first writes need no second round
-                // trip. A user without permission for SCRIPT (a read-only ACL user) can still
-                // read; writes then report the server's refusal themselves.
-                let load = redis::cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT).clone();
-                let mut loader = conn.clone();
-                let _ = timeout_at(
-                    Instant::now() + self.response_timeout,
-                    loader.send_packed_command(&load),
-                )
-                .await;
                 Ok(conn)
             })
             .await
@@ -354,7 +344,9 @@ impl Store {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner.backend {
             Backend::Embedded(db) => Ok(db.execute(commands)),
-            Backend::Cluster(cluster) => cluster.execute(commands).await,
+            Backend::Cluster(cluster) => {
+                cluster.execute(commands, self.inner.response_timeout).await
+            }
             Backend::Server(server) => {
                 let mut replies = match commands {
                     // One command needs no pipeline (and no pipeline's bookkeeping).
@@ -449,32 +441,15 @@ impl Store {
     /// With [`StoreBuilder::wait_for_replicas`]: `WAIT` until enough replicas acknowledged the
     /// writes just sent on the connection.
     async fn wait_for_replicas(&self, server: &Server, writes: &[Command]) -> Result<()> {
-        let Some((required, timeout)) = server.wait else {
+        let Some(wait) = server.wait else {
             return Ok(());
         };
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let wait = redis::cmd("WAIT").arg(required).arg(ms).clone();
-        let reply = self.round_trip(server, writes, Request::One(&wait)).await?;
-        let acknowledged = match reply.first() {
-            Some(Value::Int(n)) => usize::try_from(*n).unwrap_or(0),
-            Some(Value::ServerError(e)) => {
-                return Err(Error::from_server("WAIT", "", e.code(), e.to_string()));
-            }
-            _ => 0,
-        };
-        if acknowledged >= required {
-            return Ok(());
-        }
-        Err(Error::NotReplicated {
-            key: writes
-                .first()
-                .map(Command::key)
-                .unwrap_or_default()
-                .to_owned(),
-            entities: writes.len(),
-            acknowledged,
-            required,
-        })
+        let wait_cmd = crate::plan::wait_command(wait);
+        let reply = self
+            .round_trip(server, writes, Request::One(&wait_cmd))
+            .await?;
+        let writes: Vec<&Command> = writes.iter().collect();
+        crate::plan::check_replicated(wait.0, reply.first(), &writes)
     }
 
     /// One round trip with the deadline; a dropped connection is retried once within the same
@@ -826,7 +801,6 @@ impl StoreBuilder {
             client,
             config,
             connect_timeout: self.connect_timeout,
-            response_timeout: self.response_timeout,
             addr,
             fast,
             wait: self.wait,
@@ -930,7 +904,6 @@ impl StoreBuilder {
             addrs,
             self.read_from_replicas,
             self.wait,
-            self.response_timeout,
         ))
     }
 }

@@ -9,7 +9,7 @@ use redis::Value;
 
 use crate::ops::{check_reply_count, hmget_values, now_ms};
 use crate::plan::Command;
-use crate::view::Row;
+use crate::view::{empty_id, Row};
 use crate::{EntityId, Error, FeatureValue, KeyLayout, Result, Store};
 
 /// One view a vector reads from.
@@ -191,8 +191,8 @@ impl<'a> VectorRows<'a> {
         let (present, stale) = self.state.get(view).copied().unwrap_or((false, false));
         let row = self.rows.get(view);
         if let (true, false, Some(row)) = (present, stale, row) {
-            if row.raw(index)?.is_some() {
-                let value = row.get::<T>(index)?;
+            if let Some(raw) = row.raw(index)? {
+                let value = row.decode::<T>(index, raw)?;
                 self.record(view, index, Source::Stored, false);
                 return Ok(value);
             }
@@ -408,29 +408,24 @@ fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
     let mut text = String::new();
     id.write_id(&mut text);
     if text.is_empty() {
-        return Err(Error::InvalidEntityId {
-            view: T::VIEWS.first().map_or("?", |v| v.name).to_owned(),
-            id: text,
-            reason: "the empty string is not an entity id",
-        });
+        return Err(empty_id(T::VIEWS.first().map_or("?", |v| v.name)));
     }
     Ok(text)
 }
 
 /// Appends one `HMGET` per view of `T` for `entity` (checked non-empty), keys in `layout`.
-fn push_commands<T: FeatureVector>(entity: &str, layout: KeyLayout, cmds: &mut Vec<Command>) {
+fn push_commands<T: FeatureVector>(
+    entity: &str,
+    layout: KeyLayout,
+    cmds: &mut Vec<Command>,
+) -> Result<()> {
     for view in T::VIEWS {
         let mut key = String::with_capacity(view.key_prefix.len() + entity.len() + 2);
         key.push_str(view.key_prefix);
-        if layout == KeyLayout::HashTag {
-            key.push('{');
-            key.push_str(entity);
-            key.push('}');
-        } else {
-            key.push_str(entity);
-        }
+        layout.push_id(&mut key, view.name, entity)?;
         cmds.push(Command::hmget(key, view.read_fields));
     }
+    Ok(())
 }
 
 /// Decodes the replies of one entity's commands.
@@ -460,7 +455,7 @@ fn decode_entity<T: FeatureVector>(
 pub async fn vector<T: FeatureVector>(store: &Store, id: impl EntityId) -> Result<T> {
     let entity = entity_text::<T>(&id)?;
     let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, store.key_layout(), &mut cmds);
+    push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
     let replies = store.execute(&cmds).await?;
     check_reply_count(&cmds, &replies)?;
     decode_entity(&entity, &cmds, &replies, now_ms(), None)
@@ -476,7 +471,7 @@ pub async fn vector_with_report<T: FeatureVector>(
 ) -> Result<(T, Report)> {
     let entity = entity_text::<T>(&id)?;
     let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, store.key_layout(), &mut cmds);
+    push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
     let replies = store.execute(&cmds).await?;
     check_reply_count(&cmds, &replies)?;
     let mut report = Report::default();
@@ -504,7 +499,7 @@ where
     let mut cmds = Vec::with_capacity(entities.capacity() * views);
     for id in ids {
         let entity = entity_text::<T>(&id)?;
-        push_commands::<T>(&entity, store.key_layout(), &mut cmds);
+        push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
         entities.push(entity);
         if entities.len() == per_chunk {
             vector_chunk(store, &entities, &cmds, &mut out).await?;

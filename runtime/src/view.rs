@@ -123,16 +123,21 @@ impl KeyLayout {
         id.write_id(key);
         if key.len() == start {
             key.truncate(prefix);
-            return Err(Error::InvalidEntityId {
-                view: view.to_owned(),
-                id: String::new(),
-                reason: "the empty string is not an entity id",
-            });
+            return Err(empty_id(view));
         }
         if self == KeyLayout::HashTag {
             key.push('}');
         }
         Ok(())
+    }
+}
+
+/// The error for the empty entity id in `view`.
+pub(crate) fn empty_id(view: &str) -> Error {
+    Error::InvalidEntityId {
+        view: view.to_owned(),
+        id: String::new(),
+        reason: "the empty string is not an entity id",
     }
 }
 
@@ -274,7 +279,7 @@ impl<'a> Row<'a> {
         self.fields.get(index).copied().unwrap_or("?")
     }
 
-    fn decode<T: FeatureValue>(&self, index: usize, raw: &[u8]) -> Result<T> {
+    pub(crate) fn decode<T: FeatureValue>(&self, index: usize, raw: &[u8]) -> Result<T> {
         T::decode(raw).map_err(|reason| Error::Decode {
             key: self.key.to_owned(),
             field: self.field(index).to_owned(),
