@@ -32,8 +32,9 @@ fn user(i: u32) -> UserProfile {
         age: 18 + i64::from(i % 60),
         lifetime_value: f64::from(i) * 12.5,
         segment: ["basic", "premium", "vip"][(i % 3) as usize].to_owned(),
-        is_premium: i % 3 != 0,
-        country: (i % 5 != 0).then(|| ["DE", "FR", "NL", "US"][(i % 4) as usize].to_owned()),
+        is_premium: !i.is_multiple_of(3),
+        country: (!i.is_multiple_of(5))
+            .then(|| ["DE", "FR", "NL", "US"][(i % 4) as usize].to_owned()),
         days_since_signup: i64::from(i) * 3,
         embedding: (0..8).map(|k| (i * 8 + k) as f32 / 100.0).collect(),
     }

@@ -47,7 +47,8 @@
 //!
 //! One hash per (view, entity) at `{namespace}:v{version}:{view}:{entity_id}`
 //! (`fs:v1:user_profile:user_123`); field = feature name; values as UTF-8 text the way Python
-//! writers store them (see [`codec`]); every write also sets `_updated_at` (epoch milliseconds)
+//! writers store them (see [`FeatureValue`]; embeddings as JSON text, or as `f32` bytes where a
+//! feature declares `encoding = "f32le"`); every write also sets `_updated_at` (epoch milliseconds)
 //! and the key's expiry atomically (one script per single write, one `MULTI`/`EXEC` transaction
 //! per batch pipeline). Fields starting with `_` are metadata, never
 //! features, and fields a struct does not name are ignored, so data written by other tools reads
@@ -55,11 +56,27 @@
 //!
 //! # Crates
 //!
-//! `fstore` re-exports `fstore-runtime` (the [`Store`], backends, codec, errors) and
-//! `fstore-derive` (the derive macro).
+//! `fstore` re-exports, by name, what users of `fstore-runtime` (the [`Store`], backends,
+//! errors, the dynamic API) and `fstore-derive` (the derives and `registry!`) need. What
+//! generated code calls lives in a hidden `__private` module and is not part of the API.
 #![warn(missing_docs)]
 
-pub use fstore_runtime::*;
+/// A synchronous `Store` for code that is not async (the `blocking` cargo feature).
+#[cfg(feature = "blocking")]
+pub use fstore_runtime::blocking;
+pub use fstore_runtime::dynamic::{self, Features, Status, Value};
+pub use fstore_runtime::registry;
+pub use fstore_runtime::registry::Registry;
+pub use fstore_runtime::typed::BatchRow;
+pub use fstore_runtime::vector::{
+    to_matrix, FeatureVector, FieldReport, Report, Source, VectorView,
+};
+pub use fstore_runtime::{
+    BatchWriteError, Command, Embedded, EntityId, Error, FeatureValue, FeatureView, Fields,
+    FieldsIter, KeyLayout, Result, Store, StoreBuilder, WriteCommand, WriteOutcome,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_POOL_SIZE, DEFAULT_RESPONSE_TIMEOUT,
+    MAX_TTL_MS, UPDATED_AT, WRITE_SCRIPT,
+};
 
 /// Derives [`FeatureView`](trait@FeatureView) for a struct with named fields, plus the typed
 /// async methods `read`, `read_batch`, `write`, `write_batch` and `ttl`.
@@ -73,6 +90,7 @@ pub use fstore_runtime::*;
 /// | `version` | the layout version in the key (`v1`), at least 1 | `1` |
 /// | `namespace` | the key namespace | `"fs"` |
 /// | `registry` | a `features.toml` path, relative to the crate's `Cargo.toml`: check the struct against it (see below) | none |
+/// | `crate` | the path generated code names fstore by, for a renamed dependency (`my_fstore = { package = "fstore", … }`) or a re-export, like serde's `#[serde(crate = "…")]` | `"::fstore"` |
 ///
 /// ```
 /// #[derive(fstore::FeatureView)]
@@ -93,6 +111,8 @@ pub use fstore_runtime::*;
 /// |---|---|---|
 /// | `rename` | a string | the stored feature (hash field) name, when it differs from the field's |
 /// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value read when the field is absent; not on `Option` or `Vec<f32>` fields |
+/// | `len` | an integer, at least 1 | `Vec<f32>` fields: the list's length, checked on every read and write |
+/// | `encoding` | `"json"` (the default) or `"f32le"` | `Vec<f32>` fields: how the list is stored (see below) |
 ///
 /// ```
 /// #[derive(fstore::FeatureView)]
@@ -114,6 +134,40 @@ pub use fstore_runtime::*;
 /// field without a default that is absent from a present entity reads as
 /// [`Error::MissingField`]; an absent `Option` field reads as `None`, and writing `None` removes
 /// the field.
+///
+/// # Embeddings: `len` and `encoding`
+///
+/// A `Vec<f32>` is stored in its `encoding`: `"json"` (the default), the text Python's
+/// `json.dumps` writes (`[0.5, 1.5, -2.0]`), which the Python library and any text reader read;
+/// or `"f32le"`, little-endian `f32` bytes (4 per element, a quarter of the size, exact to the
+/// bit). Its `len`, when declared, is checked on every read and write. A stored list in the other
+/// encoding or of another length is an [`Error::Decode`] naming key, field and what was found
+/// (`64 bytes: 8 float64 values? expected 32 bytes (8 × f32, f32le)`), never numbers; a write of
+/// another length is an [`Error::InvalidValue`] and writes nothing.
+///
+/// ```
+/// # fn main() -> fstore::Result<()> {
+/// use fstore::{Command, FeatureView as _};
+///
+/// #[derive(fstore::FeatureView)]
+/// #[feature_view(name = "item_vectors", ttl = "1d")]
+/// struct ItemVectors {
+///     #[fstore(len = 2)]
+///     text: Vec<f32>,
+///     #[fstore(len = 2, encoding = "f32le")]
+///     packed: Vec<f32>,
+/// }
+///
+/// let row = ItemVectors { text: vec![0.5, -1.0], packed: vec![0.5, -1.0] };
+/// let Command::Write(write) = row.write_command("item_1", 0)? else { unreachable!() };
+/// let stored: Vec<(&str, &[u8])> = write.set().collect();
+/// assert_eq!(stored[0], ("text", &b"[0.5, -1.0]"[..]));
+/// assert_eq!(stored[1].1, [0, 0, 0, 63, 0, 0, 128, 191]);
+///
+/// let short = ItemVectors { text: vec![0.5], packed: vec![0.5, -1.0] };
+/// assert!(matches!(short.write_command("item_1", 0), Err(fstore::Error::InvalidValue { .. })));
+/// # Ok(()) }
+/// ```
 ///
 /// # Projections
 ///
@@ -145,7 +199,8 @@ pub use fstore_runtime::*;
 /// (`int` → `i64`, `i32`, `u32`, `u64`; `float` → `f64`, `f32`; `string` → `String`; `bool`;
 /// `float_list` → `Vec<f32>`; each also inside an `Option`). TTL, version and namespace come from
 /// the registry, so giving them again is an error; the registry's defaults apply to fields
-/// without one of their own. Editing the registry rebuilds the crate.
+/// without one of their own, and so do its lists' `len` and `encoding` (a field may repeat them
+/// but not change them). Editing the registry rebuilds the crate.
 ///
 /// ```
 /// #[derive(fstore::FeatureView, Debug)]
@@ -257,6 +312,7 @@ pub use fstore_derive::FeatureView;
 /// | `max_age(view = duration, ...)` | per view read: a row whose `_updated_at` is older counts as missing (the field gets its default, or `None`, or the read fails); `"30s"`, `"15m"`, `"1h"`, `"7d"` or an integer number of seconds | the registry's `max_age`, else none |
 /// | `namespace` | the key namespace of every view; not with `registry` (it comes from the registry) | `"fs"` |
 /// | `version` | the layout version of every view, at least 1; not with `registry` | `1` |
+/// | `crate` | the path generated code names fstore by (a renamed dependency) | `"::fstore"` |
 ///
 /// ```
 /// use fstore::FeatureVector as _;
@@ -287,6 +343,7 @@ pub use fstore_derive::FeatureView;
 /// | `vocab` | `["a", "b", ...]`, distinct strings | `String` fields: how the string becomes columns, with `encode` |
 /// | `encode` | `"onehot"` or `"index"` | with a `vocab`: one column per entry, or one column with the entry's position; default `"onehot"` |
 /// | `len` | an integer, at least 1 | `Vec<f32>` fields: the number of columns; a stored list of another length fails to read |
+/// | `encoding` | `"json"` (the default) or `"f32le"` | `Vec<f32>` fields: how the list is stored, as for [`FeatureView`](derive@FeatureView) |
 ///
 /// Field types are those of [`FeatureView`](derive@FeatureView): `i64`, `i32`, `u32`, `u64`,
 /// `f64`, `f32`, `bool`, `String`, `Vec<f32>` and `Option` of each. A required (non-`Option`)
@@ -348,12 +405,12 @@ pub use fstore_derive::FeatureView;
 /// view `user_profile`; did you mean `age`?`), of a matching type (as for
 /// [`FeatureView`](derive@FeatureView)). Namespace and version come from the registry, and so do,
 /// for fields without their own: `default` (not for `Option` fields), `max_age`, `vocab`,
-/// `encode` and `len`. Editing the registry rebuilds the crate.
+/// `encode`, `len` and `encoding`. Editing the registry rebuilds the crate.
 ///
 /// Where a field gives a setting the registry also has:
-/// - `vocab` and `len` must equal the registry's (it is the schema writers and trainers share;
-///   a different vocabulary or length is a compile error), so repeating them is allowed but not
-///   needed;
+/// - `vocab`, `len` and `encoding` must equal the registry's (it is the schema writers and
+///   trainers share; a different vocabulary, length or encoding is a compile error), so repeating
+///   them is allowed but not needed;
 /// - `encode`, `default` and `max_age` override the registry's: they are the model's choices.
 ///
 /// ```
@@ -401,8 +458,9 @@ pub use fstore_derive::FeatureVector;
 ///
 /// A view `user_profile` becomes `pub struct UserProfile`, with one public field per feature in
 /// file order: `int` → `i64`, `float` → `f64`, `string` → `String`, `bool`, `float_list` →
-/// `Vec<f32>`; `optional = true` makes it an `Option`, and a registry `default` applies when the
-/// feature is absent. Descriptions become doc comments. A feature named like a Rust keyword
+/// `Vec<f32>` (with `#[fstore(len = .., encoding = "..")]` as the registry declares them);
+/// `optional = true` makes it an `Option`, and a registry `default` applies when the feature is
+/// absent. Descriptions become doc comments. A feature named like a Rust keyword
 /// becomes a raw identifier (`r#type`). `REGISTRY_FINGERPRINT` is the schema's fingerprint.
 ///
 /// ```
@@ -413,12 +471,40 @@ pub use fstore_derive::FeatureVector;
 /// assert_eq!(features::UserProfile::KEY_PREFIX, "fs:v1:user_profile:");
 /// assert_eq!(features::ItemStats::VIEW, "item_stats");
 /// ```
+///
+/// # Options
+///
+/// `fstore::registry!("features.toml", derive(serde::Serialize, serde::Deserialize), crate =
+/// my_fstore)`, both optional. `derive(...)` adds derives to every struct after `FeatureView,
+/// Debug, Clone, PartialEq` (given again, those are left out; `Default` is refused, as fstore
+/// implements it itself). `crate = path` names fstore by `path` (a renamed dependency).
+///
+/// # Building rows that survive a schema change
+///
+/// Each struct `UserProfile` has `UserProfile::builder()`: one setter per feature, and `build()`
+/// compiles only once every required feature (no default, not optional) is set; the others start
+/// at the registry default or `None`. A view whose features all have a default or are optional
+/// also implements `Default` with the registry's defaults. Rows built this way (rather than with
+/// struct literals) keep compiling when a feature with a default, or an optional one, is added to
+/// `features.toml`.
+///
+/// # Paths
+///
+/// `registry!` and `registry = "..."` resolve a relative path from the crate's `Cargo.toml`
+/// directory (`CARGO_MANIFEST_DIR`): that is where a build runs from. `Registry::from_path`
+/// resolves it from the working directory, like every run-time file API;
+/// `Registry::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/features.toml"))` reads at run time
+/// the file the macros read. Load errors print as `file:line:col: message` lines, also when
+/// returned from `main`.
 pub use fstore_derive::registry;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use fstore_runtime::codec::{ListEncoding, ListField, ListSpec, ListValue};
+    pub use fstore_runtime::typed::{read, read_batch, ttl, write, write_batch};
     pub use fstore_runtime::vector::{
-        list_columns, vocab_index, vocab_onehot, Column, ListLen, ListValues, VocabValue,
+        list_columns, to_matrix, vector, vector_batch, vector_with_report, vocab_index,
+        vocab_onehot, Column, VocabValue,
     };
     pub use fstore_runtime::{Row, RowWriter, VectorRows, VectorView};
 }

@@ -141,8 +141,15 @@ async fn dynamic_writes_read_typed(h: Harness) {
         .hgetall(&key_of::<UserProfile>("dyn"))
         .await
         .iter()
-        .any(|(f, v)| f == "_updated_at" && v.len() == 13));
-    // The embedding round-trips as little-endian f32s.
+        .any(|(f, v)| f == "_updated_at" && v.len() == 14 && v[10] == b'.'));
+    // The embedding is stored as the JSON text Python's `json.dumps` writes (the registry's
+    // default encoding), and round-trips.
+    assert!(h
+        .hgetall(&key_of::<UserProfile>("dyn"))
+        .await
+        .iter()
+        .any(|(f, v)| f == "embedding"
+            && v.as_slice() == b"[0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]"));
     let got = store
         .read("user_profile", "dyn", Some(&["embedding"]))
         .await
@@ -241,12 +248,21 @@ async fn absent_features_read_as_defaults_or_null(h: Harness) {
         fields(features_of(&h, &key_of::<UserProfile>("partial")).await),
         ["age"]
     );
+    // The other writer's row has no `_updated_at`, and fstore's writes of some of its
+    // features do not add one (its `age` is as old as ever): `age` shows the entity exists.
     let got = store
-        .read("user_profile", "partial", Some(&["is_premium", "country"]))
+        .read(
+            "user_profile",
+            "partial",
+            Some(&["age", "is_premium", "country"]),
+        )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.values(), [Value::Bool(false), Value::Null]);
+    assert_eq!(
+        got.values(),
+        [Value::Int(41), Value::Bool(false), Value::Null]
+    );
 }
 both!(defaults_and_null, absent_features_read_as_defaults_or_null);
 
@@ -424,9 +440,12 @@ async fn a_feature_vector_is_one_hmget_per_view() {
         calls.into_iter().collect::<Vec<_>>(),
         [
             ("evalsha".to_owned(), 1),
+            // The script's own: the key exists, so it checks which features it holds.
+            ("hkeys".to_owned(), 1),
             ("hmget".to_owned(), 1),
             ("hset".to_owned(), 1),
             ("pexpire".to_owned(), 1),
+            ("type".to_owned(), 1),
         ]
     );
 }
@@ -578,10 +597,10 @@ async fn malformed_values_are_decode_errors(h: Harness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Decode { field, expected: "Vec<f32> (float_list)", .. } if field == "embedding"),
+        matches!(&err, Error::Decode { field, expected: "Vec<f32> (float_list, json)", .. } if field == "embedding"),
         "{err:?}"
     );
-    assert!(err.to_string().contains("3 bytes"), "{err}");
+    assert!(err.to_string().contains("binary data (3 bytes)"), "{err}");
 }
 both!(malformed, malformed_values_are_decode_errors);
 
@@ -751,3 +770,57 @@ async fn dynamic_writes_expire_like_typed_ones() {
     h.assert_every_key_expires(Duration::from_secs(15 * 60))
         .await;
 }
+
+/// `Store::write_batch` by name: one round trip per pipeline, read back by typed views and the
+/// dynamic API alike, every key with its TTL; a bad row anywhere writes nothing.
+async fn dynamic_batch_writes(h: Harness) {
+    let store = dynamic(&h);
+    // Every feature by name, as a dynamic read gives them (`embedding` as `Null`: removed).
+    let features: Vec<Features> = (0..5)
+        .map(|i| all_features(&UserProfile::sample(i)))
+        .collect();
+    let rows: Vec<(String, Vec<(&str, Value)>)> = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let named = f.iter().map(|(name, value)| (name, value.clone()));
+            (format!("batch_{i}"), named.collect())
+        })
+        .collect();
+    let before = store.round_trips();
+    store
+        .write_batch("user_profile", rows.clone())
+        .await
+        .unwrap();
+    if !h.is_cluster() {
+        assert_eq!(store.round_trips() - before, 1, "one round trip");
+    }
+    for i in 0..5 {
+        let typed = UserProfile::read(&h.store, format!("batch_{i}"))
+            .await
+            .unwrap();
+        assert_eq!(typed, Some(UserProfile::sample(i)), "batch_{i}");
+    }
+    let read = store.read_batch("user_profile", ["batch_3"]).await.unwrap();
+    assert_eq!(read[0], Some(all_features(&UserProfile::sample(3))));
+    h.assert_every_key_expires(Duration::from_secs(3600)).await;
+
+    // One bad row (the last): nothing of the batch is written.
+    let mut bad = rows.clone();
+    for (id, _) in &mut bad {
+        *id = id.replace("batch", "bad");
+    }
+    bad[4].1[0] = ("age", Value::from("old"));
+    let err = store.write_batch("user_profile", bad).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert!(store
+        .read("user_profile", "bad_0", None)
+        .await
+        .unwrap()
+        .is_none());
+    let empty: [(u32, [(&str, Value); 0]); 0] = [];
+    let before = store.round_trips();
+    store.write_batch("user_profile", empty).await.unwrap();
+    assert_eq!(store.round_trips(), before, "an empty batch sends nothing");
+}
+all_backends!(batch_writes, dynamic_batch_writes);

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use behaviour::{Harness, UserProfile};
-use fstore::{Error, Store};
+use fstore::{Error, Store, WriteOutcome};
 use support::{free_port, TestServer};
 
 const HANG: Duration = Duration::from_secs(10);
@@ -119,20 +119,7 @@ async fn debug_sleep_times_out_within_the_deadline_then_recovers() {
     UserProfile::sample(1).write(&store, "u1").await.unwrap();
 
     // DEBUG SLEEP blocks the whole server; it is sent from another connection.
-    let client = server.client();
-    let sleeper = tokio::spawn(async move {
-        // No client-side deadline: this task ends when the server wakes up.
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-        let mut conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .unwrap();
-        let _: redis::RedisResult<()> = redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg(3)
-            .query_async(&mut conn)
-            .await;
-    });
+    let sleeper = behaviour::debug_sleep(server.client(), 3.0);
     // Until the sleep has started, reads still succeed; the first one that does not is timed.
     let started = std::time::Instant::now();
     let (err, took) = loop {
@@ -162,7 +149,8 @@ async fn debug_sleep_times_out_within_the_deadline_then_recovers() {
     tokio::time::timeout(HANG, sleeper)
         .await
         .expect("DEBUG SLEEP did not end")
-        .unwrap();
+        .unwrap()
+        .expect("DEBUG SLEEP failed");
     assert_eq!(
         UserProfile::read(&store, "u1").await.unwrap(),
         Some(UserProfile::sample(1))
@@ -217,7 +205,31 @@ async fn server_killed_during_write_batch_leaves_whole_entities_with_their_ttl()
         .expect("write_batch hung after the server died")
         .unwrap();
     let err = result.expect_err("write_batch reported success although the server died");
-    assert!(err.is_connection() || err.is_timeout(), "{err:?}");
+    assert!(err.is_transient(), "{err:?}");
+    // What it says it applied, it applied; what it says it did not send, is absent.
+    let Error::Batch(batch) = &err else {
+        panic!("expected per-entity outcomes, got {err:?}")
+    };
+    let cause = batch
+        .cause()
+        .expect("the transport error that stopped the call");
+    assert!(cause.is_connection() || cause.is_timeout(), "{cause:?}");
+    let outcomes = batch.outcomes();
+    assert_eq!(outcomes.len(), N as usize);
+    let applied = outcomes.iter().filter(|o| o.is_applied()).count();
+    let not_sent = outcomes
+        .iter()
+        .filter(|o| matches!(o, WriteOutcome::NotSent))
+        .count();
+    let unknown = outcomes
+        .iter()
+        .filter(|o| matches!(o, WriteOutcome::Unknown))
+        .count();
+    assert_eq!(applied + not_sent + unknown, N as usize, "{err}");
+    assert!(
+        unknown > 0 && unknown <= 200,
+        "one pipeline is unknown: {err}"
+    );
 
     // After a restart from the append-only file: every entity is whole or absent.
     server.restart();
@@ -225,13 +237,21 @@ async fn server_killed_during_write_batch_leaves_whole_entities_with_their_ttl()
     let read = UserProfile::read_batch(&reader, &ids)
         .await
         .expect("a half-written entity (a required feature missing) fails the read");
-    let mut present = 0;
+    let mut present: i64 = 0;
     for (i, row) in read.iter().enumerate() {
-        if let Some(row) = row {
-            assert_eq!(row, &UserProfile::sample(i as i64), "entity {}", ids[i]);
-            present += 1;
+        match (row, &outcomes[i]) {
+            (Some(row), WriteOutcome::Applied | WriteOutcome::Unknown) => {
+                assert_eq!(row, &UserProfile::sample(i as i64), "entity {}", ids[i]);
+                present += 1;
+            }
+            (None, WriteOutcome::NotSent | WriteOutcome::Unknown) => {}
+            (row, outcome) => panic!("{}: reported {outcome:?}, found {row:?}", ids[i]),
         }
     }
+    assert!(
+        present as usize >= applied,
+        "{present} present, {applied} reported applied"
+    );
     assert!(
         present > 0 && present < N,
         "expected the batch cut off part-way, found {present} of {N} entities"
@@ -349,9 +369,27 @@ async fn wait_for_replicas_confirms_writes_or_reports_them_unconfirmed() {
     let err = UserProfile::write_batch(&store, rows.clone())
         .await
         .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    let Error::Batch(batch) = &err else {
+        panic!("expected per-entity outcomes, got {err:?}")
+    };
     assert!(
-        matches!(err, Error::NotReplicated { entities: 10, .. }),
+        batch
+            .outcomes()
+            .iter()
+            .all(|o| matches!(o, WriteOutcome::NotReplicated)),
         "{err:?}"
+    );
+    assert!(
+        matches!(
+            batch.cause(),
+            Some(Error::NotReplicated { entities: 10, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("10 not confirmed by replicas"),
+        "{err}"
     );
 
     // With a replica attached, the same writes are confirmed, and the replica has them.
@@ -393,5 +431,151 @@ async fn wait_for_replicas_confirms_writes_or_reports_them_unconfirmed() {
         rows.iter()
             .map(|(_, r)| Some(r.clone()))
             .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn out_of_memory_refuses_each_write_by_its_own_key_and_touches_nothing() {
+    let server = TestServer::start();
+    let store = Store::connect(&server.url()).await.unwrap();
+    UserProfile::sample(0).write(&store, "pre").await.unwrap();
+    let mut admin = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+
+    let rows: Vec<(String, UserProfile)> = ["pre", "a", "b"]
+        .iter()
+        .zip(5..)
+        .map(|(id, i)| (id.to_string(), UserProfile::sample(i)))
+        .collect();
+    let err = UserProfile::write_batch(&store, &rows).await.unwrap_err();
+    let Error::Batch(batch) = &err else {
+        panic!("expected per-entity outcomes, got {err:?}")
+    };
+    assert!(batch.cause().is_none(), "{err}");
+    for (outcome, (id, _)) in batch.outcomes().iter().zip(&rows) {
+        match outcome {
+            WriteOutcome::Refused(Error::Server {
+                command,
+                key,
+                message,
+            }) => {
+                // The command that was sent, for the entity it was sent for.
+                assert_eq!(*command, "EVALSHA");
+                assert_eq!(key, &format!("fs:v1:user_profile:{id}"));
+                assert!(message.starts_with("OOM"), "{message}");
+            }
+            other => panic!("{id}: expected an OOM refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(batch.to_retry().count(), 3);
+    let err = UserProfile::sample(9)
+        .write(&store, "pre")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Server { message, .. } if message.starts_with("OOM")),
+        "{err:?}"
+    );
+
+    // Nothing changed: the entity written before is whole, with its expiry; no other key.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        UserProfile::read(&store, "pre").await.unwrap(),
+        Some(UserProfile::sample(0))
+    );
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(keys, ["fs:v1:user_profile:pre"]);
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("fs:v1:user_profile:pre")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(pttl > 0, "PTTL {pttl}");
+    // And the refused ones go through once memory is there: retrying exactly them is enough.
+    let again: Vec<&(String, UserProfile)> = batch.to_retry().map(|i| &rows[i]).collect();
+    UserProfile::write_batch(&store, again).await.unwrap();
+    assert_eq!(
+        UserProfile::read(&store, "b").await.unwrap(),
+        Some(UserProfile::sample(7))
+    );
+}
+
+#[tokio::test]
+async fn calls_made_while_the_server_loads_its_dataset_wait_for_it_within_the_deadline() {
+    // A dataset that takes a while to load (100 µs a key), answering `LOADING` meanwhile.
+    let mut server = TestServer::start_with(&[
+        "--enable-debug-command",
+        "yes",
+        "--key-load-delay",
+        "100",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
+    let patient = Store::builder(&server.url())
+        .response_timeout(Duration::from_secs(20))
+        .build()
+        .await
+        .unwrap();
+    let hasty = Store::builder(&server.url())
+        .response_timeout(Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+    UserProfile::sample(1).write(&patient, "u1").await.unwrap();
+    let mut admin = server
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(20_000)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SAVE").query_async(&mut admin).await.unwrap();
+    server.restart();
+
+    // The server is loading: a plain client is refused.
+    let mut plain = server.client().get_connection().unwrap();
+    let refused: redis::RedisResult<Vec<Option<String>>> = redis::cmd("HMGET")
+        .arg("fs:v1:user_profile:u1")
+        .arg("age")
+        .query(&mut plain);
+    let refused = refused.expect_err("the server finished loading too soon for this test");
+    assert_eq!(refused.code(), Some("LOADING"), "{refused:?}");
+
+    // Too short a deadline: a transient error, which says so.
+    let err = UserProfile::read(&hasty, "u1").await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    // A deadline long enough: the calls wait out the loading and succeed.
+    assert_eq!(
+        UserProfile::read(&patient, "u1").await.unwrap(),
+        Some(UserProfile::sample(1))
+    );
+    UserProfile::sample(2).write(&patient, "u2").await.unwrap();
+    assert_eq!(
+        UserProfile::read(&patient, "u2").await.unwrap(),
+        Some(UserProfile::sample(2))
     );
 }

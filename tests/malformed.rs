@@ -4,7 +4,7 @@ mod behaviour;
 mod support;
 
 use behaviour::{Harness, UserProfile};
-use fstore::Error;
+use fstore::{Error, WriteOutcome};
 
 #[derive(fstore::FeatureView, Debug, PartialEq)]
 #[feature_view(name = "item", ttl = "7d")]
@@ -74,8 +74,8 @@ async fn malformed_values_of_each_type(h: Harness) {
         (
             "embedding",
             b"\x00\x00\x80",
-            "Vec<f32> (float_list)",
-            "3 bytes is not a whole number",
+            "Vec<f32> (float_list, json)",
+            "binary data (3 bytes), not JSON text",
         ),
     ];
     for (i, (bad_field, bad_value, want_expected, want_reason)) in cases.iter().enumerate() {
@@ -83,7 +83,7 @@ async fn malformed_values_of_each_type(h: Harness) {
             ("price", b"9.99"),
             ("stock", b"3"),
             ("title", b"mug"),
-            ("embedding", b""),
+            ("embedding", b"[]"),
         ];
         fields.retain(|(f, _)| f != bad_field);
         fields.push((bad_field, bad_value));
@@ -104,6 +104,117 @@ async fn malformed_values_of_each_type(h: Harness) {
     }
 }
 both!(each_type, malformed_values_of_each_type);
+
+async fn floats_out_of_range_are_errors_not_infinity_or_zero(h: Harness) {
+    // An `f32` field cannot hold 1e300 (it would read as inf) or 1e-50 (as 0.0).
+    for (i, (stored, reason)) in [
+        (
+            &b"1e300"[..],
+            "out of range for f32 (overflows to infinity)",
+        ),
+        (b"-3.5e38", "out of range for f32 (overflows to infinity)"),
+        (b"1e-50", "out of range for f32 (underflows to zero)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = format!("fs:v1:item:{i}");
+        h.hset(
+            &key,
+            &[
+                ("price", stored),
+                ("stock", b"3"),
+                ("title", b"mug"),
+                ("embedding", b"[]"),
+            ],
+        )
+        .await;
+        let err = Item::read(&h.store, i as u32).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { key: k, field, reason: r, .. }
+                if *k == key && field == "price" && r == reason),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("found {:?}", std::str::from_utf8(stored).unwrap())),
+            "{err}"
+        );
+    }
+    // What an f32 can hold reads as its nearest value, infinity spelled as such included.
+    h.hset(
+        "fs:v1:item:9",
+        &[
+            ("price", b"-inf"),
+            ("stock", b"3"),
+            ("title", b"mug"),
+            ("embedding", b"[]"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        Item::read(&h.store, 9u32).await.unwrap().unwrap().price,
+        f32::NEG_INFINITY
+    );
+}
+both!(
+    float_range,
+    floats_out_of_range_are_errors_not_infinity_or_zero
+);
+
+#[derive(fstore::FeatureView, Debug, PartialEq)]
+#[feature_view(name = "counters", ttl = "1h")]
+struct Counters {
+    total: u64,
+    maybe: Option<u64>,
+}
+
+async fn ints_beyond_i64_are_refused_and_nothing_is_written(h: Harness) {
+    // An `int` is an i64 to every other reader: a u64 above i64::MAX would be unreadable.
+    let too_big = Counters {
+        total: i64::MAX as u64 + 1,
+        maybe: None,
+    };
+    let err = too_big.write(&h.store, "c").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidValue { view, feature, found, .. }
+            if view == "counters" && feature == "total" && found.starts_with("9223372036854775808 is above i64::MAX")),
+        "{err:?}"
+    );
+    let rows = vec![
+        (
+            "ok",
+            Counters {
+                total: 1,
+                maybe: Some(2),
+            },
+        ),
+        (
+            "bad",
+            Counters {
+                total: 1,
+                maybe: Some(u64::MAX),
+            },
+        ),
+    ];
+    let err = Counters::write_batch(&h.store, &rows).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidValue { feature, .. } if feature == "maybe"),
+        "{err:?}"
+    );
+    assert!(h.keys().await.is_empty(), "{:?}", h.keys().await);
+    // The largest storable value round-trips.
+    let max = Counters {
+        total: i64::MAX as u64,
+        maybe: Some(0),
+    };
+    max.write(&h.store, "c").await.unwrap();
+    assert_eq!(Counters::read(&h.store, "c").await.unwrap(), Some(max));
+}
+both!(
+    int_range,
+    ints_beyond_i64_are_refused_and_nothing_is_written
+);
 
 async fn long_values_are_excerpted(h: Harness) {
     let long = vec![b'9'; 300];
@@ -195,21 +306,58 @@ async fn wrong_key_type_is_a_server_error() {
 }
 
 #[tokio::test]
-async fn wrong_key_type_in_a_batch_names_the_key() {
+async fn wrong_key_type_in_a_batch_is_refused_alone_and_left_untouched() {
     let h = Harness::valkey().await;
+    // Another client's string, without an expiry: fstore must not touch it, not even its TTL.
     h.set_string("fs:v1:user_profile:b1", "not a hash").await;
     let rows: Vec<(String, UserProfile)> = (0..3)
         .map(|i| (format!("b{i}"), UserProfile::sample(i)))
         .collect();
-    let err = UserProfile::write_batch(&h.store, rows).await.unwrap_err();
-    match &err {
-        Error::Server { key, message, .. } => {
-            assert_eq!(key, "fs:v1:user_profile:b1");
-            assert!(message.contains("WRONGTYPE"), "{message}");
+    let err = UserProfile::write_batch(&h.store, &rows).await.unwrap_err();
+    assert!(!err.is_transient(), "{err:?}");
+    let Error::Batch(batch) = &err else {
+        panic!("expected a batch outcome, got {err:?}")
+    };
+    let outcomes = batch.outcomes();
+    assert_eq!(outcomes.len(), 3);
+    assert!(
+        outcomes[0].is_applied() && outcomes[2].is_applied(),
+        "{outcomes:?}"
+    );
+    match &outcomes[1] {
+        WriteOutcome::Refused(Error::Server {
+            command,
+            key,
+            message,
+        }) => {
+            assert_eq!(
+                (*command, key.as_str()),
+                ("EVALSHA", "fs:v1:user_profile:b1")
+            );
+            assert!(message.starts_with("WRONGTYPE"), "{message}");
         }
-        other => panic!("expected a server error, got {other:?}"),
+        other => panic!("expected WRONGTYPE, got {other:?}"),
     }
-    // The other entities of the transaction are complete, with their expiry.
+    assert_eq!(batch.to_retry().collect::<Vec<_>>(), [1]);
+    let message = err.to_string();
+    assert!(
+        message.starts_with("write_batch of 3 entities: 2 applied, 1 refused (first:")
+            && message.contains("fs:v1:user_profile:b1"),
+        "{message}"
+    );
+    assert_eq!(
+        h.pttl("fs:v1:user_profile:b1").await,
+        -1,
+        "the string got an expiry"
+    );
+    let mut admin = h.admin().await;
+    let kept: String = redis::cmd("GET")
+        .arg("fs:v1:user_profile:b1")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(kept, "not a hash");
+    // The other entities are complete, with their expiry.
     for id in ["b0", "b2"] {
         let i: i64 = id[1..].parse().unwrap();
         assert_eq!(
@@ -219,4 +367,7 @@ async fn wrong_key_type_in_a_batch_names_the_key() {
         let pttl = h.pttl(&format!("fs:v1:user_profile:{id}")).await;
         assert!(pttl > 0, "{id} has PTTL {pttl}");
     }
+    // A single write and the dynamic batch write leave it alone just the same.
+    assert!(UserProfile::sample(1).write(&h.store, "b1").await.is_err());
+    assert_eq!(h.pttl("fs:v1:user_profile:b1").await, -1);
 }

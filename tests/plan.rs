@@ -39,8 +39,10 @@ fn write_is_one_script_call_with_fields_stamp_and_ttl() {
         cmd.to_string(),
         format!(
             "EVALSHA {} 1 fs:v1:user_profile:user_123 3600000 6 age 28 lifetime_value 802.0 \
-             segment vip is_premium true days_since_signup 56 _updated_at 1764000000000 country",
-            fstore::plan::write_script_sha()
+             segment vip is_premium true days_since_signup 56 _updated_at 1764000000.000 country",
+            redis::Script::new(fstore::WRITE_SCRIPT)
+                .get_hash()
+                .to_owned()
         )
     );
     let Command::Write(w) = &cmd else {

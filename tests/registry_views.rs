@@ -29,8 +29,8 @@ fn profile(i: u8) -> UserProfile {
         age: 20 + i64::from(i),
         lifetime_value: 10.5 * f64::from(i),
         segment: "vip".to_owned(),
-        is_premium: i % 2 == 0,
-        country: (i % 3 == 0).then(|| "NL".to_owned()),
+        is_premium: i.is_multiple_of(2),
+        country: i.is_multiple_of(3).then(|| "NL".to_owned()),
         days_since_signup: i64::from(i) * 30,
         embedding: vec![f32::from(i); 8],
     }

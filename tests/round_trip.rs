@@ -33,7 +33,7 @@ fn extremes() -> EveryType {
         a_i64: i64::MIN,
         a_i32: i32::MAX,
         a_u32: u32::MAX,
-        a_u64: u64::MAX,
+        a_u64: i64::MAX as u64, // the largest an `int` holds (larger: tests/malformed.rs)
         a_f64: 1.0 / 3.0,
         a_f32: -0.1,
         a_bool: true,
@@ -145,11 +145,15 @@ async fn stored_text_is_what_python_writes(h: Harness) {
             ("segment", "premium".to_owned()),
         ]
     );
-    let updated_at: u64 = raw
+    // Seconds with a millisecond fraction, as Python's `float()` reads it.
+    let stamp = raw
         .iter()
         .find(|(f, _)| f == "_updated_at")
-        .map(|(_, v)| std::str::from_utf8(v).unwrap().parse().unwrap())
+        .map(|(_, v)| std::str::from_utf8(v).unwrap().to_owned())
         .unwrap();
+    let (seconds, millis) = stamp.split_once('.').unwrap();
+    assert_eq!(millis.len(), 3, "{stamp}");
+    let updated_at: u64 = seconds.parse::<u64>().unwrap() * 1000 + millis.parse::<u64>().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

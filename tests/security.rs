@@ -3,8 +3,8 @@
 //! - A read-only ACL user with exactly the grant (`+hmget +pttl +ping ~fs:*`), given in
 //!   the URL or through `StoreBuilder::username`/`password` (which override the URL's), reads
 //!   with `read`, `read_batch` (whose raw connections authenticate themselves), `ttl` and feature
-//!   vectors; its `write` and `write_batch` fail with `Error::PermissionDenied` naming command and
-//!   key, and nothing is written. A user with the writer grant can do both.
+//!   vectors; its `write` fails with `Error::PermissionDenied` naming command and key, its
+//!   `write_batch` with one such refusal per entity, and nothing is written. A user with the writer grant can do both.
 //! - A wrong password, an unknown user and a missing password (`NOAUTH`) are `Error::Auth`, at
 //!   once rather than after a hang.
 //! - The password never appears in the builder's or the store's Debug, in `backend_name`, or in
@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use behaviour::{key_of, UserProfile};
-use fstore::{Error, Store, StoreBuilder};
+use fstore::{Error, Store, StoreBuilder, WriteOutcome};
 use support::{free_port, TestServer, READER, WRITER};
 
 /// Hang detector: every call below answers long before this, or the test fails.
@@ -226,10 +226,21 @@ async fn reads_but_cannot_write(reader: &Store, admin: &Store) {
         ("intruder_2".to_owned(), UserProfile::sample(602)),
         (id(2), UserProfile::sample(603)),
     ];
-    let err = no_hang("write_batch", UserProfile::write_batch(reader, batch))
+    let err = no_hang("write_batch", UserProfile::write_batch(reader, &batch))
         .await
         .unwrap_err();
-    assert_permission_denied(&err, &key_of::<UserProfile>(&id(1)));
+    assert_error_hides_secrets(&err);
+    // Each entity refused on its own, by its own key.
+    let Error::Batch(outcomes) = &err else {
+        panic!("expected per-entity outcomes, got {err:?}")
+    };
+    assert_eq!(outcomes.outcomes().len(), batch.len());
+    for (outcome, (id, _)) in outcomes.outcomes().iter().zip(&batch) {
+        let WriteOutcome::Refused(refused) = outcome else {
+            panic!("{id}: expected a refusal, got {outcome:?}")
+        };
+        assert_permission_denied(refused, &key_of::<UserProfile>(id));
+    }
 
     // Nothing was written: the admin sees the seeded data only.
     for (id, want) in [

@@ -353,15 +353,20 @@ fn model_input_encodings() {
 
 async fn list_length_is_checked_on_read(h: Harness) {
     seed(&h, 7).await;
-    let seven: Vec<u8> = (0..7).flat_map(|k: u32| (k as f32).to_le_bytes()).collect();
-    h.hset("fs:v1:user_profile:user_007", &[("embedding", &seven)])
+    let seven = b"[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]";
+    h.hset("fs:v1:user_profile:user_007", &[("embedding", seven)])
         .await;
     let err = Wide::vector(&h.store, "user_007").await.unwrap_err();
     assert!(
-        matches!(&err, Error::Decode { field, .. } if field == "embedding"),
+        matches!(&err, Error::Decode { field, expected: "Vec<f32> (float_list, len 8, json)", .. }
+            if field == "embedding"),
         "{err:?}"
     );
-    assert!(err.to_string().contains("expected 8 floats"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("7 floats, expected 8 (the declared `len`)"),
+        "{err}"
+    );
 }
 both!(list_len, list_length_is_checked_on_read);
 

@@ -26,7 +26,7 @@
 use std::fmt;
 use std::path::Path;
 
-use fstore_registry::{codegen, Errors, Registry};
+use fstore_registry::{Errors, Registry};
 
 /// Why a registry could not be loaded. Its `Display` is what the command prints to stderr.
 #[derive(Debug)]
@@ -110,14 +110,15 @@ fn plural(n: usize, noun: &str) -> String {
 }
 
 /// The Rust source `fstore codegen` prints: a `// @generated` header naming `source_name` and
-/// the registry's fingerprint, then [`codegen::generate`]'s items formatted with prettyplease.
+/// the registry's fingerprint, then [`fstore_codegen::generate`]'s items formatted with
+/// prettyplease.
 ///
 /// # Panics
 /// Only if the generator emitted tokens that are not a Rust file, which would be a bug in
-/// `fstore-registry`.
+/// `fstore-codegen`.
 pub fn render(registry: &Registry, source_name: &str) -> String {
-    let file: syn::File = syn::parse2(codegen::generate(registry))
-        .expect("fstore-registry's code generator emitted invalid Rust; please report this bug");
+    let file: syn::File = syn::parse2(fstore_codegen::generate(registry))
+        .expect("fstore-codegen emitted invalid Rust; please report this bug");
     // One item at a time, so that a blank line separates them (prettyplease keeps items
     // together).
     let items: Vec<String> = file

@@ -1,18 +1,32 @@
-//! The parsed model of a `#[derive(FeatureView)]` or `#[derive(FeatureVector)]` struct, keeping
-//! the original syntax for spans.
+//! The parsed model of a `#[derive(FeatureView)]` or `#[derive(FeatureVector)]` struct, parsed
+//! once with its attributes, keeping the original syntax for spans.
 
 use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
-use crate::attr::{self, FieldAttrs, VectorAttrs, ViewAttrs};
+use crate::attr::{self, Derive, FieldAttrs, VectorAttrs, ViewAttrs};
 use crate::ctxt::Ctxt;
 
-/// The struct being derived.
-pub struct View<'a> {
+/// The struct being derived, by derive.
+pub enum Input<'a> {
+    /// `#[derive(FeatureView)]`: one view, read and written as a whole.
+    View(View<'a>),
+    /// `#[derive(FeatureVector)]`: features of one entity from several views.
+    Vector(Vector<'a>),
+}
+
+/// A struct with named fields, each a feature, and the derive's struct attributes `A`.
+pub struct Struct<'a, A> {
     pub ident: &'a Ident,
-    pub attrs: ViewAttrs,
+    pub attrs: A,
     pub fields: Vec<Field<'a>>,
 }
+
+/// A `#[derive(FeatureView)]` struct.
+pub type View<'a> = Struct<'a, ViewAttrs>;
+
+/// A `#[derive(FeatureVector)]` struct.
+pub type Vector<'a> = Struct<'a, VectorAttrs>;
 
 /// One named field: one feature.
 pub struct Field<'a> {
@@ -45,75 +59,46 @@ pub enum Scalar {
 }
 
 impl Scalar {
+    /// `i64`, `i32`, `u32` or `u64`.
     pub fn is_int(self) -> bool {
         matches!(self, Scalar::I64 | Scalar::I32 | Scalar::U32 | Scalar::U64)
     }
 
+    /// `f64` or `f32`.
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::F64 | Scalar::F32)
     }
 }
 
-/// What the derive accepts, for error messages.
+/// What the derives accept, for error messages.
 pub const SUPPORTED: &str =
     "i64, i32, u32, u64, f64, f32, bool, String, Vec<f32> or an Option of one";
 
-/// Which derive is being expanded: the two share field types, attribute helpers and checks.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Derive {
-    /// `#[derive(FeatureView)]`.
-    View,
-    /// `#[derive(FeatureVector)]`.
-    Vector,
-}
-
-impl Derive {
-    /// The derive's name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Derive::View => "FeatureView",
-            Derive::Vector => "FeatureVector",
-        }
-    }
-
-    /// What the derive makes of a struct, for messages.
-    fn noun(self) -> &'static str {
-        match self {
-            Derive::View => "a feature view",
-            Derive::Vector => "a feature vector",
+impl<'a> Input<'a> {
+    /// Parses `input` for `derive`: the struct's attributes, then its fields with theirs; errors
+    /// go to `cx`. `None` when the input is not a non-generic struct with named fields.
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Input<'a>> {
+        match derive {
+            Derive::View => {
+                let attrs = attr::view_attrs(cx, &input.attrs);
+                Struct::from_syn(cx, input, derive, attrs).map(Input::View)
+            }
+            Derive::Vector => {
+                let attrs = attr::vector_attrs(cx, &input.attrs);
+                Struct::from_syn(cx, input, derive, attrs).map(Input::Vector)
+            }
         }
     }
 }
 
-impl<'a> View<'a> {
-    /// Parses `input`; errors go to `cx`. `None` when the input is not a struct with named fields.
-    pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<View<'a>> {
-        let attrs = attr::view_attrs(cx, &input.attrs);
-        let fields = fields(cx, input, Derive::View)?;
-        Some(View {
+impl<'a, A> Struct<'a, A> {
+    /// `input` with its already parsed struct attributes; `None` (and an error) when `input` is
+    /// not a non-generic struct with named fields.
+    fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput, derive: Derive, attrs: A) -> Option<Self> {
+        Some(Struct {
             ident: &input.ident,
             attrs,
-            fields,
-        })
-    }
-}
-
-/// A `#[derive(FeatureVector)]` struct: features of one entity from several views.
-pub struct Vector<'a> {
-    pub ident: &'a Ident,
-    pub attrs: VectorAttrs,
-    pub fields: Vec<Field<'a>>,
-}
-
-impl<'a> Vector<'a> {
-    /// Parses `input`; errors go to `cx`. `None` when the input is not a struct with named fields.
-    pub fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Vector<'a>> {
-        let attrs = attr::vector_attrs(cx, &input.attrs);
-        let fields = fields(cx, input, Derive::Vector)?;
-        Some(Vector {
-            ident: &input.ident,
-            attrs,
-            fields,
+            fields: fields(cx, input, derive)?,
         })
     }
 }
@@ -182,7 +167,7 @@ impl Field<'_> {
 }
 
 /// The feature type of `ty`, judged by its written form.
-pub fn kind_of(ty: &Type) -> Option<Kind> {
+fn kind_of(ty: &Type) -> Option<Kind> {
     if let Some(inner) = single_generic(ty, "Option") {
         return scalar_of(inner).map(|scalar| Kind {
             scalar,

@@ -1,33 +1,72 @@
 //! Attribute parsing: `#[feature_view(...)]` or `#[feature_vector(...)]` on the struct,
 //! `#[fstore(...)]` on fields (`#[feature]` is a built-in attribute, so it cannot be a derive
-//! helper).
+//! helper). Each key is read with `parse_nested_meta`; an unknown or repeated key is an error on
+//! the key, and the keys after it are still read.
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, Ident, Lit, LitInt, LitStr, Token};
+use syn::parse::Parse;
+use syn::{Attribute, Expr, Ident, Lit, LitInt, LitStr, Path, Token};
 
-use crate::ast::Derive;
 use crate::ctxt::Ctxt;
 
+/// Which derive is being expanded: it decides the attributes read and the keys they accept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Derive {
+    /// `#[derive(FeatureView)]`.
+    View,
+    /// `#[derive(FeatureVector)]`.
+    Vector,
+}
+
+impl Derive {
+    /// The derive's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Derive::View => "FeatureView",
+            Derive::Vector => "FeatureVector",
+        }
+    }
+
+    /// What the derive makes of a struct, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Derive::View => "a feature view",
+            Derive::Vector => "a feature vector",
+        }
+    }
+}
+
 /// The keys `#[feature_view]` accepts.
-const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace` or `registry`";
+const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace`, `registry` or `crate`";
 /// The keys `#[feature_vector]` accepts.
-const VECTOR_KEYS: &str = "`registry`, `max_age`, `namespace` or `version`";
+const VECTOR_KEYS: &str = "`registry`, `max_age`, `namespace`, `version` or `crate`";
 /// The keys `#[fstore]` accepts on a `FeatureView` field.
-const FIELD_KEYS: &str = "`default` or `rename`";
+const FIELD_KEYS: &str = "`default`, `rename`, `len` or `encoding`";
 /// The keys `#[fstore]` accepts on a `FeatureVector` field.
 const VECTOR_FIELD_KEYS: &str =
-    "`view`, `name` (or `rename`), `default`, `skip`, `vocab`, `encode` or `len`";
+    "`view`, `name` (or `rename`), `default`, `skip`, `vocab`, `encode`, `len` or `encoding`";
+
+/// Where the keys live, the same in both struct attributes: `registry = "features.toml"`, whose
+/// `[store]` fixes them, or `namespace = "fs"` and `version = 1` given here.
+#[derive(Default)]
+pub struct StoreAttrs {
+    pub registry: Option<LitStr>,
+    pub namespace: Option<LitStr>,
+    pub version: Option<LitInt>,
+}
 
 /// `#[feature_view(name = "...", ttl = "1h", version = 1, namespace = "fs")]`, or
 /// `#[feature_view(registry = "features.toml", name = "...")]`.
 #[derive(Default)]
 pub struct ViewAttrs {
     pub name: Option<LitStr>,
-    pub registry: Option<LitStr>,
     pub ttl: Option<Lit>,
-    pub version: Option<LitInt>,
-    pub namespace: Option<LitStr>,
+    pub store: StoreAttrs,
+    /// `crate = "my_fstore"`: the path generated code names fstore by.
+    pub krate: Option<Path>,
     /// A key was unknown or did not parse: a missing key may be that one, misspelt.
     pub incomplete: bool,
 }
@@ -36,15 +75,16 @@ pub struct ViewAttrs {
 /// version = 1)]`.
 #[derive(Default)]
 pub struct VectorAttrs {
-    pub registry: Option<LitStr>,
-    pub namespace: Option<LitStr>,
-    pub version: Option<LitInt>,
+    pub store: StoreAttrs,
+    /// `crate = "my_fstore"`: the path generated code names fstore by.
+    pub krate: Option<Path>,
     /// `max_age(view = "10m", other = 600)`: each view's key (for spans) and duration.
     pub max_age: Option<Vec<(Ident, Lit)>>,
 }
 
-/// `#[fstore(default = ..., rename = "...")]` on a `FeatureView` field; a `FeatureVector` field
-/// adds `view`, `name` (a synonym of `rename`), `skip`, `vocab`, `encode` and `len`.
+/// `#[fstore(default = ..., rename = "...", len = 8, encoding = "json")]` on a `FeatureView`
+/// field; a `FeatureVector` field adds `view`, `name` (a synonym of `rename`), `skip`, `vocab`
+/// and `encode`.
 #[derive(Default)]
 pub struct FieldAttrs {
     pub rename: Option<LitStr>,
@@ -55,6 +95,8 @@ pub struct FieldAttrs {
     pub vocab: Option<Vocab>,
     pub encode: Option<Keyed<LitStr>>,
     pub len: Option<Keyed<LitInt>>,
+    /// `encoding = "json"` or `"f32le"`: how a `Vec<f32>` is stored.
+    pub encoding: Option<Keyed<LitStr>>,
     /// A key was unknown or did not parse: a missing `view` may be that one, misspelt.
     pub incomplete: bool,
 }
@@ -73,19 +115,219 @@ pub struct Vocab {
 }
 
 impl Vocab {
+    /// The entries' values, in order.
     pub fn values(&self) -> Vec<String> {
         self.entries.iter().map(LitStr::value).collect()
     }
 }
 
+/// Reads every `#[feature_view(...)]` of the struct.
+pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
+    const A: &str = "feature_view";
+    let mut out = ViewAttrs::default();
+    let parsed = each_key(cx, attrs, A, |cx, meta| match key(meta).as_deref() {
+        Some("name") => set(cx, meta, A, &mut out.name),
+        Some("registry") => set(cx, meta, A, &mut out.store.registry),
+        Some("ttl") => set(cx, meta, A, &mut out.ttl),
+        Some("version") => set(cx, meta, A, &mut out.store.version),
+        Some("namespace") => set(cx, meta, A, &mut out.store.namespace),
+        Some("crate") => set_crate(cx, meta, A, &mut out.krate),
+        _ => {
+            out.incomplete = true;
+            unknown_key(cx, meta, A, VIEW_KEYS)
+        }
+    });
+    out.incomplete |= !parsed;
+    out
+}
+
+/// Reads every `#[feature_vector(...)]` of the struct.
+pub fn vector_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> VectorAttrs {
+    const A: &str = "feature_vector";
+    let mut out = VectorAttrs::default();
+    each_key(cx, attrs, A, |cx, meta| match key(meta).as_deref() {
+        Some("registry") => set(cx, meta, A, &mut out.store.registry),
+        Some("namespace") => set(cx, meta, A, &mut out.store.namespace),
+        Some("version") => set(cx, meta, A, &mut out.store.version),
+        Some("crate") => set_crate(cx, meta, A, &mut out.krate),
+        Some("max_age") => {
+            let v = max_age(cx, meta)?;
+            set_once(cx, meta, A, &mut out.max_age, v);
+            Ok(())
+        }
+        _ => unknown_key(cx, meta, A, VECTOR_KEYS),
+    });
+    out
+}
+
+/// The path generated code names fstore by, as `crate = ...` of the struct attribute of
+/// `derive` gives it, else `::fstore`. Errors in the attribute are left to the full parse.
+pub fn crate_path(attrs: &[Attribute], derive: Derive) -> TokenStream {
+    let mut quiet = Ctxt::default();
+    let krate = match derive {
+        Derive::View => view_attrs(&mut quiet, attrs).krate,
+        Derive::Vector => vector_attrs(&mut quiet, attrs).krate,
+    };
+    fstore_path(krate.as_ref())
+}
+
+/// `krate`, or `::fstore` when none was given.
+pub fn fstore_path(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path),
+        None => quote!(::fstore),
+    }
+}
+
+/// Parses `crate = "path"` (or `crate = path`) into `slot`, once.
+pub fn set_crate(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta,
+    attr: &str,
+    slot: &mut Option<Path>,
+) -> syn::Result<()> {
+    let value = crate_value(meta)?;
+    set_once(cx, meta, attr, slot, value);
+    Ok(())
+}
+
+/// The value of `crate = "my_fstore"`, `crate = "crate::reexported"` or, unquoted,
+/// `crate = my_fstore`.
+fn crate_value(meta: &ParseNestedMeta) -> syn::Result<Path> {
+    let value = meta.value()?;
+    let expected = "expected the path of the fstore crate, e.g. `crate = \"my_fstore\"` for a \
+                    dependency renamed to `my_fstore`";
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        lit.parse_with(Path::parse_mod_style)
+            .map_err(|_| syn::Error::new(lit.span(), expected))
+    } else {
+        Path::parse_mod_style(value).map_err(|e| syn::Error::new(e.span(), expected))
+    }
+}
+
+/// Reads every `#[fstore(...)]` of a field; the keys accepted depend on the derive.
+pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute], derive: Derive) -> FieldAttrs {
+    const A: &str = "fstore";
+    for attr in attrs.iter().filter(|a| a.path().is_ident("feature")) {
+        cx.error_spanned_by(
+            attr.path(),
+            "`#[feature(...)]` is Rust's built-in attribute, not fstore's; \
+             write field options as `#[fstore(...)]`, e.g. `#[fstore(default = false)]`",
+        );
+    }
+    let vector = derive == Derive::Vector;
+    let mut out = FieldAttrs::default();
+    let parsed = each_key(cx, attrs, A, |cx, meta| match key(meta).as_deref() {
+        Some("rename") => rename(cx, meta, vector, &mut out.rename),
+        Some("name") if vector => rename(cx, meta, vector, &mut out.rename),
+        Some("default") => set(cx, meta, A, &mut out.default),
+        Some("view") if vector => set(cx, meta, A, &mut out.view),
+        Some("skip") if vector => {
+            set_once(cx, meta, A, &mut out.skip, key_ident(meta));
+            Ok(())
+        }
+        Some("vocab") if vector => {
+            let v = vocab(cx, meta)?;
+            set_once(cx, meta, A, &mut out.vocab, v);
+            Ok(())
+        }
+        Some("encode") if vector => set_keyed(cx, meta, A, &mut out.encode),
+        Some("len") => set_keyed(cx, meta, A, &mut out.len),
+        Some("encoding") => set_keyed(cx, meta, A, &mut out.encoding),
+        _ => {
+            out.incomplete = true;
+            let valid = if vector {
+                VECTOR_FIELD_KEYS
+            } else {
+                FIELD_KEYS
+            };
+            unknown_key(cx, meta, A, valid)
+        }
+    });
+    out.incomplete |= !parsed;
+    out
+}
+
+/// Runs `read_key` on each key of every `#[name(...)]` in `attrs`; an attribute that does not
+/// parse is an error. `false` when one did not.
+fn each_key(
+    cx: &mut Ctxt,
+    attrs: &[Attribute],
+    name: &str,
+    mut read_key: impl FnMut(&mut Ctxt, &ParseNestedMeta) -> syn::Result<()>,
+) -> bool {
+    let mut parsed = true;
+    for attr in attrs.iter().filter(|a| a.path().is_ident(name)) {
+        if let Err(e) = attr.parse_nested_meta(|meta| read_key(cx, &meta)) {
+            parsed = false;
+            cx.push(e);
+        }
+    }
+    parsed
+}
+
+/// The key of `meta` when it is a single identifier, as written (`r#name` stays `r#name`).
+fn key(meta: &ParseNestedMeta) -> Option<String> {
+    meta.path.get_ident().map(ToString::to_string)
+}
+
+/// The key of `meta`, a single identifier once matched with [`key`].
+fn key_ident(meta: &ParseNestedMeta) -> Ident {
+    meta.path.segments[0].ident.clone()
+}
+
+/// Parses the value of `key = value` into `slot`, once.
+fn set<T: Parse>(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta,
+    attr: &str,
+    slot: &mut Option<T>,
+) -> syn::Result<()> {
+    let value = meta.value()?.parse()?;
+    set_once(cx, meta, attr, slot, value);
+    Ok(())
+}
+
+/// Parses the value of `key = value` into `slot` with its key, once.
+fn set_keyed<T: Parse>(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta,
+    attr: &str,
+    slot: &mut Option<Keyed<T>>,
+) -> syn::Result<()> {
+    let value = meta.value()?.parse()?;
+    let keyed = Keyed {
+        key: key_ident(meta),
+        value,
+    };
+    set_once(cx, meta, attr, slot, keyed);
+    Ok(())
+}
+
+/// `rename = "..."`, or on a vector field its synonym `name = "..."`: given once in all.
+fn rename(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta,
+    vector: bool,
+    slot: &mut Option<LitStr>,
+) -> syn::Result<()> {
+    let value: LitStr = meta.value()?.parse()?;
+    if slot.is_some() && vector {
+        cx.error_spanned_by(
+            &meta.path,
+            "the stored name is given twice; give one `name` (`rename` is a synonym)",
+        );
+    } else {
+        set_once(cx, meta, "fstore", slot, value);
+    }
+    Ok(())
+}
+
 /// Stores `value` in `slot`, or records a duplicate-key error on `meta`'s path.
 fn set_once<T>(cx: &mut Ctxt, meta: &ParseNestedMeta, attr: &str, slot: &mut Option<T>, value: T) {
     if slot.is_some() {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let key = key(meta).unwrap_or_default();
         cx.error_spanned_by(
             &meta.path,
             format!("duplicate `{key}` in `#[{attr}]`; give it once"),
@@ -97,10 +339,7 @@ fn set_once<T>(cx: &mut Ctxt, meta: &ParseNestedMeta, attr: &str, slot: &mut Opt
 
 /// Records an unknown key and skips its value, so that the keys after it are still read.
 fn unknown_key(cx: &mut Ctxt, meta: &ParseNestedMeta, attr: &str, valid: &str) -> syn::Result<()> {
-    let key = meta
-        .path
-        .get_ident()
-        .map_or_else(|| "?".to_owned(), ToString::to_string);
+    let key = key(meta).unwrap_or_else(|| "?".to_owned());
     cx.error_spanned_by(
         &meta.path,
         format!("unknown `#[{attr}]` attribute `{key}`; expected {valid}"),
@@ -112,71 +351,6 @@ fn unknown_key(cx: &mut Ctxt, meta: &ParseNestedMeta, attr: &str, valid: &str) -
         syn::parenthesized!(_content in meta.input);
     }
     Ok(())
-}
-
-/// Reads every `#[feature_view(...)]` of the struct.
-pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
-    let mut out = ViewAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("feature_view")) {
-        let result = attr.parse_nested_meta(|meta| {
-            const A: &str = "feature_view";
-            if meta.path.is_ident("name") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.name, v);
-            } else if meta.path.is_ident("registry") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.registry, v);
-            } else if meta.path.is_ident("ttl") {
-                let v: Lit = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.ttl, v);
-            } else if meta.path.is_ident("version") {
-                let v: LitInt = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.version, v);
-            } else if meta.path.is_ident("namespace") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.namespace, v);
-            } else {
-                out.incomplete = true;
-                unknown_key(cx, &meta, A, VIEW_KEYS)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            out.incomplete = true;
-            cx.push(e);
-        }
-    }
-    out
-}
-
-/// Reads every `#[feature_vector(...)]` of the struct.
-pub fn vector_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> VectorAttrs {
-    let mut out = VectorAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("feature_vector")) {
-        let result = attr.parse_nested_meta(|meta| {
-            const A: &str = "feature_vector";
-            if meta.path.is_ident("registry") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.registry, v);
-            } else if meta.path.is_ident("namespace") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.namespace, v);
-            } else if meta.path.is_ident("version") {
-                let v: LitInt = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.version, v);
-            } else if meta.path.is_ident("max_age") {
-                let v = max_age(cx, &meta)?;
-                set_once(cx, &meta, A, &mut out.max_age, v);
-            } else {
-                unknown_key(cx, &meta, A, VECTOR_KEYS)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            cx.push(e);
-        }
-    }
-    out
 }
 
 /// `max_age(view_a = "10m", view_b = 600)`.
@@ -216,80 +390,6 @@ fn max_age(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Vec<(Ident, Lit
         Ok(())
     })?;
     Ok(out)
-}
-
-/// Reads every `#[fstore(...)]` of a field; the keys accepted depend on the derive.
-pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute], derive: Derive) -> FieldAttrs {
-    let mut out = FieldAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("feature")) {
-        cx.error_spanned_by(
-            attr.path(),
-            "`#[feature(...)]` is Rust's built-in attribute, not fstore's; \
-             write field options as `#[fstore(...)]`, e.g. `#[fstore(default = false)]`",
-        );
-    }
-    let vector = derive == Derive::Vector;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("fstore")) {
-        let result = attr.parse_nested_meta(|meta| {
-            const A: &str = "fstore";
-            if meta.path.is_ident("rename") || (vector && meta.path.is_ident("name")) {
-                let v: LitStr = meta.value()?.parse()?;
-                if out.rename.is_some() && vector {
-                    cx.error_spanned_by(
-                        &meta.path,
-                        "the stored name is given twice; give one `name` (`rename` is a synonym)",
-                    );
-                } else {
-                    set_once(cx, &meta, A, &mut out.rename, v);
-                }
-            } else if meta.path.is_ident("default") {
-                let v: Expr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.default, v);
-            } else if vector && meta.path.is_ident("view") {
-                let v: LitStr = meta.value()?.parse()?;
-                set_once(cx, &meta, A, &mut out.view, v);
-            } else if vector && meta.path.is_ident("skip") {
-                let v = key_ident(&meta);
-                set_once(cx, &meta, A, &mut out.skip, v);
-            } else if vector && meta.path.is_ident("vocab") {
-                let v = vocab(cx, &meta)?;
-                set_once(cx, &meta, A, &mut out.vocab, v);
-            } else if vector && meta.path.is_ident("encode") {
-                let value: LitStr = meta.value()?.parse()?;
-                let v = Keyed {
-                    key: key_ident(&meta),
-                    value,
-                };
-                set_once(cx, &meta, A, &mut out.encode, v);
-            } else if vector && meta.path.is_ident("len") {
-                let value: LitInt = meta.value()?.parse()?;
-                let v = Keyed {
-                    key: key_ident(&meta),
-                    value,
-                };
-                set_once(cx, &meta, A, &mut out.len, v);
-            } else {
-                out.incomplete = true;
-                let valid = if vector {
-                    VECTOR_FIELD_KEYS
-                } else {
-                    FIELD_KEYS
-                };
-                unknown_key(cx, &meta, A, valid)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            out.incomplete = true;
-            cx.push(e);
-        }
-    }
-    out
-}
-
-/// The key of `meta`, a single identifier once matched with `is_ident`.
-fn key_ident(meta: &ParseNestedMeta) -> Ident {
-    meta.path.segments[0].ident.clone()
 }
 
 /// `vocab = ["a", "b"]`: an array of distinct, non-empty string literals.

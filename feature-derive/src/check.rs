@@ -1,311 +1,220 @@
-//! Validation: everything the derive can know to be wrong is a compile error on the right token.
+//! The rules both derives check, one function per rule. `check_view` and `check_vector` apply
+//! them in their order; each records its error on the token that is wrong and returns what it
+//! found, so that one build shows every bad field.
 
-use std::collections::HashMap;
+use std::fmt::Display;
 
-use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, UnOp};
 
 use fstore_registry::{
-    parse_seconds, suggestion, DefaultValue, Feature, FeatureType, Registry, View as RegistryView,
+    parse_seconds, suggestion, DefaultValue, Feature, FeatureType, ListEncoding,
+    View as RegistryView,
 };
 
-use crate::ast::{Field, Scalar, View, SUPPORTED};
+use crate::ast::{Field, Kind, Scalar, SUPPORTED};
+use crate::attr::{Keyed, StoreAttrs};
 use crate::ctxt::Ctxt;
-use crate::registry::{self, Loaded};
+use crate::registry::Loaded;
 
-/// A view that passed every check: what the expansion needs.
-pub struct Checked {
-    pub view: String,
-    pub namespace: String,
-    pub version: u32,
-    pub ttl_seconds: u64,
-    /// The stored feature name of each field, in field order.
-    pub features: Vec<String>,
-    /// The registry's default of each field, where the field has none of its own.
-    pub registry_defaults: Vec<Option<DefaultValue>>,
-    /// The registry file's absolute path, when the view comes from one.
-    pub registry_path: Option<String>,
-}
-
-/// Checks `view`; errors go to `cx`. `None` when something is wrong.
-pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
-    match &view.attrs.registry {
-        Some(lit) => check_against_registry(cx, view, lit),
-        None => check_standalone(cx, view),
+/// The checks of a field on its own, the same in both derives: a supported type, a `default`
+/// that fits it, and list settings (`len`, `encoding`) only on a list, each valid.
+pub fn field(cx: &mut Ctxt, field: &Field<'_>) {
+    if let Some(kind) = supported_type(cx, field) {
+        default_fits_type(cx, field, kind);
+        list_keys(cx, field, kind);
     }
 }
 
-/// A view whose settings all come from its attributes.
-fn check_standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<Checked> {
-    let name = key_part_attr(cx, view.attrs.name.as_ref(), "view name")
-        .unwrap_or_else(|| snake_case(&view.ident.to_string()));
-    let namespace = key_part_attr(cx, view.attrs.namespace.as_ref(), "namespace")
-        .unwrap_or_else(|| "fs".to_owned());
-    let version = version_attr(cx, view.attrs.version.as_ref());
-    let ttl_seconds = match &view.attrs.ttl {
-        Some(lit) => duration_seconds(cx, lit, "ttl"),
-        // The error already reported on `#[feature_view]` (`tll = "1h"`) is the one to fix.
-        None if view.attrs.incomplete => None,
-        None => {
+/// `len` and `encoding` are only for `Vec<f32>` fields (the error goes on the key); `len` is a
+/// whole number of at least 1 and `encoding` one of [`ListEncoding::ALL`] (the error goes on the
+/// value).
+fn list_keys(cx: &mut Ctxt, field: &Field<'_>, kind: Kind) {
+    let attrs = &field.attrs;
+    if kind.scalar != Scalar::FloatList {
+        let keys = [
+            attrs.len.as_ref().map(|l| &l.key),
+            attrs.encoding.as_ref().map(|e| &e.key),
+        ];
+        for key in keys.into_iter().flatten() {
+            let (name, ty) = (field.ident.unraw(), type_text(field.ty));
             cx.error_spanned_by(
-                view.ident,
-                "missing `ttl`: every write sets an expiry on the key; \
-                 add `#[feature_view(ttl = \"1h\")]` (\"30s\", \"15m\", \"1h\", \"7d\" or seconds)",
+                key,
+                format!("`{key}` is only for `Vec<f32>` fields, and `{name}` is `{ty}`; remove it"),
             );
-            None
         }
-    };
-    if view.fields.is_empty() {
-        cx.error_spanned_by(
-            view.ident,
-            "a feature view needs at least one feature field",
-        );
+        return;
     }
-    let features = check_fields(cx, view);
-    Some(Checked {
-        view: name,
-        namespace,
-        version,
-        ttl_seconds: ttl_seconds?,
-        registry_defaults: vec![None; features.len()],
-        features,
-        registry_path: None,
-    })
-}
-
-/// A view named in a registry: the registry fixes TTL, version and namespace, and every field
-/// must be one of the view's features, of a matching type.
-fn check_against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &syn::LitStr) -> Option<Checked> {
-    for (given, key) in [
-        (
-            view.attrs
-                .ttl
-                .as_ref()
-                .map(quote::ToTokens::to_token_stream),
-            "ttl",
-        ),
-        (
-            view.attrs
-                .version
-                .as_ref()
-                .map(quote::ToTokens::to_token_stream),
-            "version",
-        ),
-        (
-            view.attrs
-                .namespace
-                .as_ref()
-                .map(quote::ToTokens::to_token_stream),
-            "namespace",
-        ),
-    ] {
-        if let Some(tokens) = given {
-            given_with_registry(cx, lit, key, tokens);
+    if let Some(len) = &attrs.len {
+        if own_len(len).is_none() {
+            cx.error_spanned_by(&len.value, "`len` must be a whole number of at least 1");
         }
     }
-    let features = check_fields(cx, view);
-    let Loaded {
-        registry,
-        name: file,
-        absolute,
-    } = registry::load(cx, lit)?;
-    let view_name = view
-        .attrs
-        .name
-        .as_ref()
-        .map_or_else(|| snake_case(&view.ident.to_string()), syn::LitStr::value);
-    let Some(rview) = registry.view(&view_name) else {
-        let message = unknown_view(&registry, &view_name, &file);
-        match &view.attrs.name {
-            Some(name) => cx.error_spanned_by(name, message),
-            None => cx.error_spanned_by(
-                view.ident,
-                format!("{message} (without `name`, the view is the struct's name in snake_case)"),
-            ),
-        }
-        return None;
-    };
-    let mut registry_defaults = Vec::with_capacity(view.fields.len());
-    for (field, feature) in view.fields.iter().zip(&features) {
-        let (_, span) = field.feature_name();
-        let Some(rfeature) = rview.feature(feature) else {
-            cx.push(syn::Error::new(span, unknown_feature(rview, feature)));
-            registry_defaults.push(None);
-            continue;
-        };
-        check_type(cx, field, rfeature, &file);
-        registry_defaults.push(registry_default(field, rfeature));
-    }
-    Some(Checked {
-        view: view_name,
-        namespace: registry.namespace.clone(),
-        version: registry.version,
-        ttl_seconds: rview.ttl_seconds,
-        features,
-        registry_defaults,
-        registry_path: Some(absolute),
-    })
-}
-
-/// The error for a `#[fstore(...)]`/struct setting that the registry `lit` already fixes.
-pub fn given_with_registry(
-    cx: &mut Ctxt,
-    lit: &syn::LitStr,
-    key: &str,
-    tokens: impl quote::ToTokens,
-) {
-    cx.error_spanned_by(
-        tokens,
-        format!(
-            "`{key}` comes from the registry `{}`; remove it here (change it in the \
-             registry instead)",
-            lit.value()
-        ),
-    );
-}
-
-/// "no view `x` in `file`; did you mean `y`?"
-pub fn unknown_view(registry: &Registry, name: &str, file: &str) -> String {
-    let help = suggestion(name, registry.views.iter().map(|v| v.name.as_str()));
-    format!("no view `{name}` in `{file}`; {help}")
-}
-
-/// "no feature `x` in view `v`; did you mean `y`?"
-pub fn unknown_feature(view: &RegistryView, feature: &str) -> String {
-    let help = suggestion(feature, view.feature_names());
-    format!("no feature `{feature}` in view `{}`; {help}", view.name)
-}
-
-/// Checks that `field` can hold `rfeature` (an error on the field's type if not); `false` on a
-/// mismatch. A field of an unsupported type passes: it has its own error.
-pub fn check_type(cx: &mut Ctxt, field: &Field<'_>, rfeature: &Feature, file: &str) -> bool {
-    let Some(kind) = field.kind else {
-        return true;
-    };
-    if type_matches(rfeature.ty, kind.scalar) {
-        return true;
-    }
-    let types = rfeature.ty.rust_types();
-    let expected = if types.len() == 1 {
-        format!("{} or an Option of it", types[0])
-    } else {
-        format!("{} or an Option of one", types.join(", "))
-    };
-    cx.error_spanned_by(
-        field.ty,
-        format!(
-            "`{}` is `{}` in {file}:{} — expected {expected}",
-            rfeature.name,
-            rfeature.ty.name(),
-            rfeature.location.line
-        ),
-    );
-    false
-}
-
-/// The registry's default of `rfeature`, where `field` has none of its own and is not an `Option`.
-pub fn registry_default(field: &Field<'_>, rfeature: &Feature) -> Option<DefaultValue> {
-    let own_default = field.attrs.default.is_some();
-    let optional = field.kind.is_some_and(|k| k.optional);
-    rfeature
-        .default
-        .clone()
-        .filter(|_| !own_default && !optional)
-}
-
-/// Whether a field of type `scalar` can hold a registry feature of type `ty`.
-fn type_matches(ty: FeatureType, scalar: Scalar) -> bool {
-    match ty {
-        FeatureType::Int => scalar.is_int(),
-        FeatureType::Float => scalar.is_float(),
-        FeatureType::String => scalar == Scalar::String,
-        FeatureType::Bool => scalar == Scalar::Bool,
-        FeatureType::FloatList => scalar == Scalar::FloatList,
-    }
-}
-
-/// Checks every field on its own (names, types, defaults); returns the stored feature names.
-fn check_fields(cx: &mut Ctxt, view: &View<'_>) -> Vec<String> {
-    let mut seen: HashMap<String, &syn::Ident> = HashMap::new();
-    let mut features = Vec::with_capacity(view.fields.len());
-    for field in &view.fields {
-        let (feature, span) = field.feature_name();
-        check_feature_name(cx, &feature, span);
-        if let Some(first) = seen.insert(feature.clone(), field.ident) {
-            cx.push(syn::Error::new(
-                span,
+    if let Some(encoding) = &attrs.encoding {
+        let text = encoding.value.value();
+        if ListEncoding::from_name(&text).is_none() {
+            let help = suggestion(&text, ListEncoding::names());
+            cx.error_spanned_by(
+                &encoding.value,
                 format!(
-                    "feature `{feature}` is already stored by field `{first}`; rename one of them"
+                    "unknown `encoding` `{text}`; {help} (`json`: text, the default; `f32le`: \
+                     little-endian f32 bytes)"
                 ),
-            ));
+            );
         }
-        check_field(cx, field);
-        features.push(feature);
-    }
-    features
-}
-
-/// Checks a stored feature name; the error goes on `span`.
-pub fn check_feature_name(cx: &mut Ctxt, feature: &str, span: proc_macro2::Span) {
-    if let Err(why) = feature_name(feature) {
-        cx.push(syn::Error::new(
-            span,
-            format!("invalid feature name {feature:?}: {why}"),
-        ));
     }
 }
 
-/// `version = N`, checked (1 when absent or wrong).
-pub fn version_attr(cx: &mut Ctxt, lit: Option<&syn::LitInt>) -> u32 {
-    match lit {
-        Some(lit) => match lit.base10_parse::<u32>() {
-            Ok(v) if v >= 1 => v,
-            _ => {
-                cx.error_spanned_by(lit, "`version` must be a whole number from 1 to 4294967295");
-                1
-            }
-        },
-        None => 1,
+/// A `len = N` attribute's value, when it is a whole number of at least 1.
+fn own_len(len: &Keyed<LitInt>) -> Option<usize> {
+    len.value.base10_parse::<usize>().ok().filter(|n| *n >= 1)
+}
+
+/// How a `Vec<f32>` field's list is declared, checked on every read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListDecl {
+    /// The declared length; any when `None`.
+    pub len: Option<usize>,
+    pub encoding: ListEncoding,
+}
+
+impl ListDecl {
+    /// The expected type as read errors name it: `Vec<f32> (float_list, len 8, json)`.
+    pub fn expected(&self) -> String {
+        let len = self.len.map_or_else(String::new, |n| format!(", len {n}"));
+        format!("Vec<f32> (float_list{len}, {})", self.encoding.name())
     }
 }
 
-/// The value of a name attribute that becomes part of every key, checked.
-pub fn key_part_attr(cx: &mut Ctxt, lit: Option<&syn::LitStr>, what: &str) -> Option<String> {
-    let value = lit?.value();
-    if let Err(why) = key_part(&value) {
-        cx.error_spanned_by(lit, format!("invalid {what} {value:?}: {why}"));
-    }
-    Some(value)
+/// A registry's feature, with the file it is declared in, for messages.
+#[derive(Clone, Copy)]
+pub struct Declared<'r> {
+    pub feature: &'r Feature,
+    /// The registry file as the user named it.
+    pub file: &'r str,
 }
 
-/// A duration setting (`ttl`, `max_age`) in seconds: a duration string or an integer number of
-/// seconds; errors on `lit`.
-pub fn duration_seconds(cx: &mut Ctxt, lit: &Lit, key: &str) -> Option<u64> {
-    let parsed = match lit {
-        Lit::Str(s) => parse_seconds(&s.value()),
-        Lit::Int(i) => match i.base10_parse::<u64>() {
-            Ok(0) | Err(_) => Err(format!(
-                "`{key}` in seconds must be a whole number of at least 1"
-            )),
-            Ok(n) => Ok(n),
-        },
-        _ => Err(format!(
-            "`{key}` must be a duration string such as \"1h\" or an integer number of seconds"
-        )),
+/// The list declaration of a `Vec<f32>` field that reads `feature`: its own `len` and
+/// `encoding`, else the registry's (`declared`), else any length and `json`. A setting given both
+/// here and in the registry must agree (the error goes on the field's key). `None` for a field
+/// that is not a list, or whose settings are wrong (already an error).
+pub fn list_decl(
+    cx: &mut Ctxt,
+    field: &Field<'_>,
+    feature: &str,
+    declared: Option<Declared<'_>>,
+) -> Option<ListDecl> {
+    if field.kind?.scalar != Scalar::FloatList {
+        return None;
+    }
+    let attrs = &field.attrs;
+    let own_len = match &attrs.len {
+        Some(len) => Some(own_len(len)?),
+        None => None,
     };
-    parsed.map_err(|why| cx.error_spanned_by(lit, why)).ok()
+    let own_encoding = match &attrs.encoding {
+        Some(e) => Some(ListEncoding::from_name(&e.value.value())?),
+        None => None,
+    };
+    let agreed = Agreed {
+        feature,
+        declared,
+        shared_by: "its writers and readers",
+    };
+    let len = agreed.setting(
+        cx,
+        "len",
+        attrs.len.as_ref().map(|l| &l.key),
+        own_len,
+        declared.and_then(|d| d.feature.len),
+        |n| n.to_string(),
+    );
+    let encoding = agreed.setting(
+        cx,
+        "encoding",
+        attrs.encoding.as_ref().map(|e| &e.key),
+        own_encoding,
+        declared.and_then(|d| d.feature.encoding),
+        |e| format!("{:?}", e.name()),
+    );
+    Some(ListDecl {
+        len: len?,
+        encoding: encoding?.unwrap_or_default(),
+    })
 }
 
-/// Checks one field on its own: a supported type, and a `default` that fits it.
-pub fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
-    let Some(kind) = field.kind else {
-        let ty = field.ty;
-        let shown = type_text(ty);
+/// A setting both a field and the registry may give (a list's `len` and `encoding`, a vector
+/// field's `vocab`), which must agree: the registry is the schema that `shared_by` share.
+pub struct Agreed<'a> {
+    /// The stored feature name.
+    pub feature: &'a str,
+    /// The registry's feature, when there is a registry.
+    pub declared: Option<Declared<'a>>,
+    /// Who shares the setting, for the message: `its writers and readers`.
+    pub shared_by: &'a str,
+}
+
+impl Agreed<'_> {
+    /// The field's value (`own`, given under `key`) when the registry has none, the registry's
+    /// when the field has none; when both give one and they differ, an error on `key` (the
+    /// registry's value shown by `shown`) and `None`.
+    pub fn setting<T: PartialEq, S: Display>(
+        &self,
+        cx: &mut Ctxt,
+        setting: &str,
+        key: Option<&Ident>,
+        own: Option<T>,
+        registry: Option<T>,
+        shown: impl Fn(&T) -> S,
+    ) -> Option<Option<T>> {
+        match agree(own, registry) {
+            Err((_, registry)) => {
+                let (feature, shared_by) = (self.feature, self.shared_by);
+                let at = self.declared.map_or_else(String::new, |d| {
+                    format!("{}:{}", d.file, d.feature.location.line)
+                });
+                let registry = shown(&registry);
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "this `{setting}` differs from the registry's for `{feature}` ({at}: \
+                         `{setting} = {registry}`), which {shared_by} share; remove \
+                         `{setting}` here (or change it in the registry)"
+                    ),
+                );
+                None
+            }
+            Ok(value) => Some(value),
+        }
+    }
+}
+
+/// The field's setting when the registry has none, the registry's when the field has none; when
+/// both give one, they must agree (`Err` with both).
+fn agree<T: PartialEq>(own: Option<T>, registry: Option<T>) -> Result<Option<T>, (T, T)> {
+    match (own, registry) {
+        (Some(own), Some(registry)) if own != registry => Err((own, registry)),
+        (own, registry) => Ok(own.or(registry)),
+    }
+}
+
+/// The field's type is one a feature can be read into; the error goes on the type.
+pub fn supported_type(cx: &mut Ctxt, field: &Field<'_>) -> Option<Kind> {
+    if field.kind.is_none() {
+        let shown = type_text(field.ty);
         cx.error_spanned_by(
             field.ty,
             format!("unsupported feature type `{shown}`: expected {SUPPORTED}"),
         );
-        return;
-    };
+    }
+    field.kind
+}
+
+/// A `#[fstore(default = ...)]` is a literal of the field's type (or a float constant for a float
+/// field), and the field is not an `Option`, on which a default never applies.
+pub fn default_fits_type(cx: &mut Ctxt, field: &Field<'_>, kind: Kind) {
     let Some(default) = &field.attrs.default else {
         return;
     };
@@ -329,25 +238,195 @@ pub fn check_field(cx: &mut Ctxt, field: &Field<'_>) {
         (s, None) if s.is_float() => is_float_constant(default),
         _ => false,
     };
-    if !ok {
-        let want = match kind.scalar {
-            Scalar::Bool => "`true` or `false`",
-            Scalar::String => "a string literal",
-            Scalar::FloatList => {
-                cx.error_spanned_by(
-                    default,
-                    format!("`default` is not supported on `{name}`, a `Vec<f32>` embedding; use `Option<Vec<f32>>`"),
-                );
-                return;
+    if ok {
+        return;
+    }
+    let want = match kind.scalar {
+        Scalar::Bool => "`true` or `false`",
+        Scalar::String => "a string literal",
+        Scalar::FloatList => {
+            cx.error_spanned_by(
+                default,
+                format!(
+                    "`default` is not supported on `{name}`, a `Vec<f32>` embedding; use \
+                     `Option<Vec<f32>>`"
+                ),
+            );
+            return;
+        }
+        Scalar::U32 | Scalar::U64 => "a non-negative integer literal",
+        s if s.is_int() => "an integer literal",
+        _ => "a number literal",
+    };
+    cx.error_spanned_by(
+        default,
+        format!("`default` for `{name}` must be {want}, matching the field's type"),
+    );
+}
+
+/// A stored feature name (hash field) is non-empty, not reserved metadata and free of
+/// whitespace; the error goes on `span`.
+pub fn feature_name(cx: &mut Ctxt, feature: &str, span: Span) {
+    if let Err(why) = feature_name_problem(feature) {
+        cx.push(syn::Error::new(
+            span,
+            format!("invalid feature name {feature:?}: {why}"),
+        ));
+    }
+}
+
+/// A name attribute that becomes part of every key (view name, namespace) is one `:`-free part
+/// of a key; returns its value, checked or not.
+pub fn key_part(cx: &mut Ctxt, lit: Option<&LitStr>, what: &str) -> Option<String> {
+    let value = lit?.value();
+    if let Err(why) = key_part_problem(&value) {
+        cx.error_spanned_by(lit, format!("invalid {what} {value:?}: {why}"));
+    }
+    Some(value)
+}
+
+/// The namespace and version of keys given beside no registry: a valid key part (default `fs`)
+/// and a whole number from 1 (default 1).
+pub fn store(cx: &mut Ctxt, store: &StoreAttrs) -> (String, u32) {
+    let namespace =
+        key_part(cx, store.namespace.as_ref(), "namespace").unwrap_or_else(|| "fs".to_owned());
+    (namespace, version(cx, store.version.as_ref()))
+}
+
+/// `version = N` is a whole number from 1; returns it (1 when absent or wrong).
+fn version(cx: &mut Ctxt, lit: Option<&LitInt>) -> u32 {
+    match lit {
+        Some(lit) => match lit.base10_parse::<u32>() {
+            Ok(v) if v >= 1 => v,
+            _ => {
+                cx.error_spanned_by(lit, "`version` must be a whole number from 1 to 4294967295");
+                1
             }
-            Scalar::U32 | Scalar::U64 => "a non-negative integer literal",
-            s if s.is_int() => "an integer literal",
-            _ => "a number literal",
-        };
+        },
+        None => 1,
+    }
+}
+
+/// A duration setting (`ttl`, `max_age`) is a duration string or a positive integer number of
+/// seconds; returns it in seconds.
+pub fn duration_seconds(cx: &mut Ctxt, lit: &Lit, key: &str) -> Option<u64> {
+    let parsed = match lit {
+        Lit::Str(s) => parse_seconds(&s.value()),
+        Lit::Int(i) => match i.base10_parse::<u64>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{key}` in seconds must be a whole number of at least 1"
+            )),
+            Ok(n) => Ok(n),
+        },
+        _ => Err(format!(
+            "`{key}` must be a duration string such as \"1h\" or an integer number of seconds"
+        )),
+    };
+    parsed.map_err(|why| cx.error_spanned_by(lit, why)).ok()
+}
+
+/// A setting the registry `registry` fixes (`ttl`, `version`, `namespace`) is not also given
+/// beside it; the error goes on the setting given.
+pub fn fixed_by_registry(
+    cx: &mut Ctxt,
+    registry: &LitStr,
+    key: &str,
+    given: Option<&impl ToTokens>,
+) {
+    if let Some(given) = given {
         cx.error_spanned_by(
-            default,
-            format!("`default` for `{name}` must be {want}, matching the field's type"),
+            given,
+            format!(
+                "`{key}` comes from the registry `{}`; remove it here (change it in the \
+                 registry instead)",
+                registry.value()
+            ),
         );
+    }
+}
+
+/// The registry has a view `name`; the error, with `note` after it, goes on `at`.
+pub fn registry_view<'r>(
+    cx: &mut Ctxt,
+    loaded: &'r Loaded,
+    name: &str,
+    at: impl ToTokens,
+    note: &str,
+) -> Option<&'r RegistryView> {
+    let view = loaded.registry.view(name);
+    if view.is_none() {
+        let views = loaded.registry.views.iter().map(|v| v.name.as_str());
+        let help = suggestion(name, views);
+        let file = &loaded.name;
+        cx.error_spanned_by(at, format!("no view `{name}` in `{file}`; {help}{note}"));
+    }
+    view
+}
+
+/// The registry's view has a feature `feature`; the error goes on `span`, the field's stored
+/// name.
+pub fn registry_feature<'r>(
+    cx: &mut Ctxt,
+    view: &'r RegistryView,
+    feature: &str,
+    span: Span,
+) -> Option<&'r Feature> {
+    let found = view.feature(feature);
+    if found.is_none() {
+        let help = suggestion(feature, view.feature_names());
+        cx.push(syn::Error::new(
+            span,
+            format!("no feature `{feature}` in view `{}`; {help}", view.name),
+        ));
+    }
+    found
+}
+
+/// The field's type can hold the registry's feature; the error goes on the type. `false` on a
+/// mismatch. A field of an unsupported type passes: it has its own error.
+pub fn registry_type(cx: &mut Ctxt, field: &Field<'_>, feature: &Feature, file: &str) -> bool {
+    let Some(kind) = field.kind else {
+        return true;
+    };
+    if type_matches(feature.ty, kind.scalar) {
+        return true;
+    }
+    let types = feature.ty.rust_types();
+    let expected = if types.len() == 1 {
+        format!("{} or an Option of it", types[0])
+    } else {
+        format!("{} or an Option of one", types.join(", "))
+    };
+    cx.error_spanned_by(
+        field.ty,
+        format!(
+            "`{}` is `{}` in {file}:{} — expected {expected}",
+            feature.name,
+            feature.ty.name(),
+            feature.location.line
+        ),
+    );
+    false
+}
+
+/// The registry's default of `feature`, where `field` has none of its own and is not an `Option`.
+pub fn registry_default(field: &Field<'_>, feature: &Feature) -> Option<DefaultValue> {
+    let own_default = field.attrs.default.is_some();
+    let optional = field.kind.is_some_and(|k| k.optional);
+    feature
+        .default
+        .clone()
+        .filter(|_| !own_default && !optional)
+}
+
+/// Whether a field of type `scalar` can hold a registry feature of type `ty`.
+fn type_matches(ty: FeatureType, scalar: Scalar) -> bool {
+    match ty {
+        FeatureType::Int => scalar.is_int(),
+        FeatureType::Float => scalar.is_float(),
+        FeatureType::String => scalar == Scalar::String,
+        FeatureType::Bool => scalar == Scalar::Bool,
+        FeatureType::FloatList => scalar == Scalar::FloatList,
     }
 }
 
@@ -416,8 +495,8 @@ pub fn type_text(ty: &syn::Type) -> String {
     out
 }
 
-/// A view name or namespace: one `:`-free part of the key.
-pub fn key_part(value: &str) -> Result<(), &'static str> {
+/// What is wrong with a view name or namespace, one `:`-free part of the key.
+fn key_part_problem(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
         return Err("it is empty");
     }
@@ -430,8 +509,8 @@ pub fn key_part(value: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// A stored feature name (hash field).
-fn feature_name(value: &str) -> Result<(), &'static str> {
+/// What is wrong with a stored feature name (hash field).
+fn feature_name_problem(value: &str) -> Result<(), &'static str> {
     if value.is_empty() {
         return Err("it is empty");
     }
@@ -447,30 +526,32 @@ fn feature_name(value: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `UserProfile` → `user_profile`.
-fn snake_case(ident: &str) -> String {
-    let ident = ident.strip_prefix("r#").unwrap_or(ident);
-    let mut out = String::with_capacity(ident.len() + 4);
-    let chars: Vec<char> = ident.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{feature_name, key_part, snake_case, type_text};
+    use super::{agree, feature_name_problem, key_part_problem, type_text, ListDecl};
+    use fstore_registry::ListEncoding;
+
+    #[test]
+    fn field_and_registry_settings_must_agree() {
+        assert_eq!(agree(Some(4), None), Ok(Some(4)));
+        assert_eq!(agree(None, Some(8)), Ok(Some(8)));
+        assert_eq!(agree(Some(8), Some(8)), Ok(Some(8)));
+        assert_eq!(agree::<u8>(None, None), Ok(None));
+        assert_eq!(agree(Some(4), Some(8)), Err((4, 8)));
+    }
+
+    #[test]
+    fn list_declarations_describe_themselves_as_read_errors_show_them() {
+        let decl = |len, encoding| ListDecl { len, encoding };
+        assert_eq!(
+            decl(Some(8), ListEncoding::Json).expected(),
+            "Vec<f32> (float_list, len 8, json)"
+        );
+        assert_eq!(
+            decl(None, ListEncoding::F32Le).expected(),
+            "Vec<f32> (float_list, f32le)"
+        );
+    }
 
     #[test]
     fn types_are_shown_as_written() {
@@ -485,20 +566,12 @@ mod tests {
     }
 
     #[test]
-    fn snake_case_of_struct_names() {
-        assert_eq!(snake_case("UserProfile"), "user_profile");
-        assert_eq!(snake_case("HTTPStats"), "http_stats");
-        assert_eq!(snake_case("Item2Vec"), "item2_vec");
-        assert_eq!(snake_case("user"), "user");
-    }
-
-    #[test]
     fn names_that_break_keys_are_rejected() {
-        assert!(key_part("user_profile").is_ok());
-        assert!(key_part("user:profile").is_err());
-        assert!(key_part("").is_err());
-        assert!(feature_name("_updated_at").is_err());
-        assert!(feature_name("a b").is_err());
-        assert!(feature_name("days_since_signup").is_ok());
+        assert!(key_part_problem("user_profile").is_ok());
+        assert!(key_part_problem("user:profile").is_err());
+        assert!(key_part_problem("").is_err());
+        assert!(feature_name_problem("_updated_at").is_err());
+        assert!(feature_name_problem("a b").is_err());
+        assert!(feature_name_problem("days_since_signup").is_ok());
     }
 }

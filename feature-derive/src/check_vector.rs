@@ -1,17 +1,18 @@
 //! Validation of `#[derive(FeatureVector)]`: the fields' views and features (against the registry
-//! when there is one), and how each field becomes model input.
+//! when there is one), their vector keys, and each view's freshness; each field's model input is
+//! resolved by [`column`](crate::column).
 
 use std::collections::HashMap;
 
+use proc_macro2::Span;
 use syn::ext::IdentExt;
+use syn::{Ident, LitStr};
 
-use fstore_registry::{suggestion, DefaultValue, Encode, Feature};
+use fstore_registry::{suggestion, DefaultValue, Feature};
 
 use crate::ast::{Field, Scalar, Vector};
-use crate::check::{
-    check_feature_name, check_field, check_type, duration_seconds, given_with_registry,
-    key_part_attr, registry_default, type_text, unknown_feature, unknown_view, version_attr,
-};
+use crate::check::{self, Declared, ListDecl};
+use crate::column::{parse_encode, Column, Source, ENCODINGS};
 use crate::ctxt::Ctxt;
 use crate::registry::{self, Loaded};
 
@@ -45,71 +46,9 @@ pub struct FieldSpec {
     pub feature: String,
     /// The registry's default, where the field has none of its own.
     pub registry_default: Option<DefaultValue>,
-    /// The declared length of a `Vec<f32>` field, checked on read.
-    pub len: Option<usize>,
+    /// How a `Vec<f32>` field's list is declared (length and encoding), checked on read.
+    pub list: Option<ListDecl>,
     pub column: Column,
-}
-
-/// What a field contributes to the model input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Column {
-    /// Nothing: `#[fstore(skip)]`.
-    Skip,
-    /// One column: a number, a bool (0/1), `None` as NaN.
-    Number,
-    /// One column per vocabulary entry.
-    OneHot(Vec<String>),
-    /// One column: the position in the vocabulary, -1 when unknown.
-    Index(Vec<String>),
-    /// `len` columns of a `Vec<f32>`.
-    List(usize),
-}
-
-impl Column {
-    /// The number of `f32` columns.
-    pub fn width(&self) -> usize {
-        match self {
-            Column::Skip => 0,
-            Column::Number | Column::Index(_) => 1,
-            Column::OneHot(vocab) => vocab.len(),
-            Column::List(len) => *len,
-        }
-    }
-
-    /// The column names: `view__feature`, `view__feature=entry` per one-hot entry,
-    /// `view__feature[i]` per list element. `__` separates view and feature because both may
-    /// contain `_`.
-    pub fn names(&self, view: &str, feature: &str) -> Vec<String> {
-        let base = format!("{view}__{feature}");
-        match self {
-            Column::Skip => Vec::new(),
-            Column::Number | Column::Index(_) => vec![base],
-            Column::OneHot(vocab) => vocab.iter().map(|e| format!("{base}={e}")).collect(),
-            Column::List(len) => (0..*len).map(|i| format!("{base}[{i}]")).collect(),
-        }
-    }
-}
-
-/// The values `encode` accepts.
-const ENCODINGS: [&str; 2] = ["onehot", "index"];
-
-/// `encode = "..."` as an [`Encode`].
-fn parse_encode(text: &str) -> Option<Encode> {
-    match text {
-        "onehot" => Some(Encode::OneHot),
-        "index" => Some(Encode::Index),
-        _ => None,
-    }
-}
-
-/// A setting the field and the registry may both give (`vocab`, `len`): the field's when the
-/// registry has none, the registry's when the field has none; when both give one, they must
-/// agree (`Err` with both), because the registry is the schema writers and trainers share.
-fn agree<T: PartialEq>(own: Option<T>, registry: Option<T>) -> Result<Option<T>, (T, T)> {
-    match (own, registry) {
-        (Some(own), Some(registry)) if own != registry => Err((own, registry)),
-        (own, registry) => Ok(own.or(registry)),
-    }
 }
 
 /// Where the views and features of the vector are defined.
@@ -122,16 +61,22 @@ enum Schema<'r> {
     Broken,
 }
 
+impl Schema<'_> {
+    /// The registry file as the user named it, for messages.
+    fn file(&self) -> Option<&str> {
+        match self {
+            Schema::Registry(loaded) => Some(loaded.name.as_str()),
+            _ => None,
+        }
+    }
+}
+
 /// Checks `vector`; errors go to `cx`. `None` when something is wrong.
 pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
-    let attrs = &vector.attrs;
-    let loaded = attrs.registry.as_ref().map(|lit| {
-        if let Some(namespace) = &attrs.namespace {
-            given_with_registry(cx, lit, "namespace", namespace);
-        }
-        if let Some(version) = &attrs.version {
-            given_with_registry(cx, lit, "version", version);
-        }
+    let store = &vector.attrs.store;
+    let loaded = store.registry.as_ref().map(|lit| {
+        check::fixed_by_registry(cx, lit, "namespace", store.namespace.as_ref());
+        check::fixed_by_registry(cx, lit, "version", store.version.as_ref());
         registry::load(cx, lit)
     });
     let schema = match &loaded {
@@ -140,15 +85,10 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
         Some(None) => Schema::Broken,
     };
     let (namespace, version) = match &schema {
-        Schema::Standalone => (
-            key_part_attr(cx, attrs.namespace.as_ref(), "namespace")
-                .unwrap_or_else(|| "fs".to_owned()),
-            version_attr(cx, attrs.version.as_ref()),
-        ),
+        Schema::Standalone => check::store(cx, store),
         Schema::Registry(loaded) => (loaded.registry.namespace.clone(), loaded.registry.version),
         Schema::Broken => (String::new(), 0),
     };
-
     if vector.fields.is_empty() {
         cx.error_spanned_by(
             vector.ident,
@@ -156,125 +96,184 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
              `#[fstore(view = \"user_profile\")] age: i64`",
         );
     }
-    let mut views: Vec<ViewSpec> = Vec::new();
-    let mut seen: HashMap<(String, String), &syn::Ident> = HashMap::new();
-    let mut fields = Vec::with_capacity(vector.fields.len());
-    let mut viewless = false;
-    for field in &vector.fields {
-        check_field(cx, field);
-        check_field_attrs(cx, field);
-        let (feature, span) = field.feature_name();
-        check_feature_name(cx, &feature, span);
-        let Some(view_lit) = &field.attrs.view else {
-            // A misspelt key (`veiw = ...`) already has its error.
-            if !field.attrs.incomplete {
-                cx.error_spanned_by(
-                    field.ident,
-                    format!(
-                        "field `{}` has no view: add `#[fstore(view = \"...\")]` naming the \
-                         feature view it is read from",
-                        field.ident.unraw()
-                    ),
-                );
-            }
-            viewless = true;
-            fields.push(None);
-            continue;
-        };
-        let view_name = view_lit.value();
-        if let Schema::Standalone = schema {
-            key_part_attr(cx, Some(view_lit), "view name");
-        }
-        if let Some(first) = seen.insert((view_name.clone(), feature.clone()), field.ident) {
+    let mut reads = Reads {
+        namespace,
+        version,
+        views: Vec::new(),
+        seen: HashMap::new(),
+    };
+    let fields: Vec<Option<FieldSpec>> = vector
+        .fields
+        .iter()
+        .map(|field| field_spec(cx, &schema, &mut reads, field))
+        .collect();
+    let mut views = reads.views;
+    max_age(cx, &schema, &mut views, vector);
+    Some(CheckedVector {
+        views,
+        fields: fields.into_iter().collect::<Option<Vec<_>>>()?,
+        registry_path: match &schema {
+            Schema::Registry(loaded) => Some(loaded.absolute.clone()),
+            _ => None,
+        },
+    })
+}
+
+/// Checks one field, and how it is read and becomes model input; `None` when something is wrong
+/// with it.
+fn field_spec<'a>(
+    cx: &mut Ctxt,
+    schema: &Schema<'_>,
+    reads: &mut Reads<'a>,
+    field: &Field<'a>,
+) -> Option<FieldSpec> {
+    check::field(cx, field);
+    field_keys(cx, field);
+    let (feature, span) = field.feature_name();
+    check::feature_name(cx, &feature, span);
+    let view_lit = view_of(cx, field)?;
+    let view_name = view_lit.value();
+    if let Schema::Standalone = schema {
+        check::key_part(cx, Some(view_lit), "view name");
+    }
+    let (view, feature_index) = reads.add(cx, field, &view_name, &feature, span)?;
+    // Without the registry's feature, what it would have said about the field is unknown:
+    // report nothing more about it.
+    let rfeature = registry_feature(cx, schema, field, view_lit, &feature, span).ok()?;
+    let declared = rfeature
+        .zip(schema.file())
+        .map(|(feature, file)| Declared { feature, file });
+    let list = check::list_decl(cx, field, &feature, declared);
+    let source = Source {
+        field,
+        feature: &feature,
+        rfeature,
+        file: schema.file(),
+    };
+    let column = source.column(cx, list)?;
+    Some(FieldSpec {
+        view,
+        feature_index,
+        registry_default: rfeature.and_then(|r| check::registry_default(field, r)),
+        feature,
+        list,
+        column,
+    })
+}
+
+/// The views a vector reads, built field by field, and the fields that read each feature.
+struct Reads<'a> {
+    namespace: String,
+    version: u32,
+    views: Vec<ViewSpec>,
+    /// The field that reads each `(view, feature)`.
+    seen: HashMap<(String, String), &'a Ident>,
+}
+
+impl<'a> Reads<'a> {
+    /// Adds `feature` of `view`, read by `field`: the view's index in the vector and the
+    /// feature's in the view. A vector reads each feature once: a second field reading it is an
+    /// error on `span`, its stored name.
+    fn add(
+        &mut self,
+        cx: &mut Ctxt,
+        field: &Field<'a>,
+        view: &str,
+        feature: &str,
+        span: Span,
+    ) -> Option<(usize, usize)> {
+        let read = (view.to_owned(), feature.to_owned());
+        if let Some(first) = self.seen.insert(read, field.ident) {
             cx.push(syn::Error::new(
                 span,
                 format!(
-                    "feature `{feature}` of view `{view_name}` is already read by field \
-                     `{}`; a vector reads each feature once, so remove one of them",
+                    "feature `{feature}` of view `{view}` is already read by field `{}`; a \
+                     vector reads each feature once, so remove one of them",
                     first.unraw()
                 ),
             ));
-            fields.push(None);
-            continue;
+            return None;
         }
-        let view = match views.iter().position(|v| v.name == view_name) {
-            Some(i) => i,
+        let index = match self.views.iter().position(|v| v.name == view) {
+            Some(index) => index,
             None => {
-                views.push(ViewSpec {
-                    key_prefix: fstore_registry::key_prefix(&namespace, version, &view_name),
-                    name: view_name.clone(),
+                self.views.push(ViewSpec {
+                    key_prefix: fstore_registry::key_prefix(&self.namespace, self.version, view),
+                    name: view.to_owned(),
                     features: Vec::new(),
                     max_age_ms: None,
                 });
-                views.len() - 1
+                self.views.len() - 1
             }
         };
-        let feature_index = views[view].features.len();
-        views[view].features.push(feature.clone());
-
-        // The registry's feature, when there is one and the field matches it.
-        let rfeature = match &schema {
-            Schema::Standalone => Ok(None),
-            Schema::Broken => Err(()),
-            Schema::Registry(loaded) => match loaded.registry.view(&view_name) {
-                None => {
-                    cx.error_spanned_by(
-                        view_lit,
-                        unknown_view(&loaded.registry, &view_name, &loaded.name),
-                    );
-                    Err(())
-                }
-                Some(rview) => match rview.feature(&feature) {
-                    None => {
-                        cx.push(syn::Error::new(span, unknown_feature(rview, &feature)));
-                        Err(())
-                    }
-                    Some(rfeature) if check_type(cx, field, rfeature, &loaded.name) => {
-                        Ok(Some(rfeature))
-                    }
-                    Some(_) => Err(()),
-                },
-            },
-        };
-        // Without the registry's feature, what it would have said about the field is unknown:
-        // report nothing more about it.
-        let Ok(rfeature) = rfeature else {
-            fields.push(None);
-            continue;
-        };
-        let file = match &schema {
-            Schema::Registry(loaded) => Some(loaded.name.as_str()),
-            _ => None,
-        };
-        let resolved = column(cx, field, &feature, rfeature, file);
-        fields.push(resolved.map(|(column, len)| FieldSpec {
-            view,
-            feature_index,
-            feature: feature.clone(),
-            registry_default: rfeature.and_then(|r| registry_default(field, r)),
-            len,
-            column,
-        }));
+        let features = &mut self.views[index].features;
+        features.push(feature.to_owned());
+        Some((index, features.len() - 1))
     }
+}
 
-    // Freshness: the attribute's, else the registry's.
-    if let Schema::Registry(loaded) = &schema {
-        for view in &mut views {
+/// A field names the view it is read from; the error goes on the field.
+fn view_of<'f>(cx: &mut Ctxt, field: &'f Field<'_>) -> Option<&'f LitStr> {
+    let view = field.attrs.view.as_ref();
+    // A misspelt key (`veiw = ...`) already has its error.
+    if view.is_none() && !field.attrs.incomplete {
+        cx.error_spanned_by(
+            field.ident,
+            format!(
+                "field `{}` has no view: add `#[fstore(view = \"...\")]` naming the feature view \
+                 it is read from",
+                field.ident.unraw()
+            ),
+        );
+    }
+    view
+}
+
+/// The registry's feature that `field` reads, checked to exist and to fit the field's type:
+/// `Ok(None)` without a registry, `Err` when there is none to fit (already an error).
+fn registry_feature<'r>(
+    cx: &mut Ctxt,
+    schema: &Schema<'r>,
+    field: &Field<'_>,
+    view: &LitStr,
+    feature: &str,
+    span: Span,
+) -> Result<Option<&'r Feature>, ()> {
+    let loaded = match schema {
+        Schema::Standalone => return Ok(None),
+        Schema::Broken => return Err(()),
+        Schema::Registry(loaded) => *loaded,
+    };
+    let rview = check::registry_view(cx, loaded, &view.value(), view, "").ok_or(())?;
+    let rfeature = check::registry_feature(cx, rview, feature, span).ok_or(())?;
+    if check::registry_type(cx, field, rfeature, &loaded.name) {
+        Ok(Some(rfeature))
+    } else {
+        Err(())
+    }
+}
+
+/// Each view's freshness: the attribute's `max_age`, else the registry's. A `max_age` naming a
+/// view that no field reads is an error on its key.
+fn max_age(cx: &mut Ctxt, schema: &Schema<'_>, views: &mut [ViewSpec], vector: &Vector<'_>) {
+    if let Schema::Registry(loaded) = schema {
+        for view in views.iter_mut() {
             if let Some(rview) = loaded.registry.view(&view.name) {
                 view.max_age_ms = rview.max_age_seconds.map(|s| s.saturating_mul(1000));
             }
         }
     }
-    for (key, lit) in attrs.max_age.iter().flatten() {
+    // Fields without a view (already errors) may be the ones that read it.
+    let viewless = vector.fields.iter().any(|f| f.attrs.view.is_none());
+    for (key, lit) in vector.attrs.max_age.iter().flatten() {
         let name = key.unraw().to_string();
-        let seconds = duration_seconds(cx, lit, "max_age");
+        let seconds = check::duration_seconds(cx, lit, "max_age");
         match views.iter_mut().find(|v| v.name == name) {
             Some(view) => {
                 if let Some(seconds) = seconds {
                     view.max_age_ms = Some(seconds.saturating_mul(1000));
                 }
             }
-            // Fields without a view (already errors) may be the ones that read it.
             None if viewless => {}
             None => {
                 let help = suggestion(&name, views.iter().map(|v| v.name.as_str()));
@@ -288,238 +287,78 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
             }
         }
     }
-
-    Some(CheckedVector {
-        views,
-        fields: fields.into_iter().collect::<Option<Vec<_>>>()?,
-        registry_path: match &schema {
-            Schema::Registry(loaded) => Some(loaded.absolute.clone()),
-            _ => None,
-        },
-    })
 }
 
 /// The checks of a field's vector keys that need nothing but the field.
-fn check_field_attrs(cx: &mut Ctxt, field: &Field<'_>) {
+fn field_keys(cx: &mut Ctxt, field: &Field<'_>) {
+    keys_fit_type(cx, field);
+    encode_known(cx, field);
+    skip_alone(cx, field);
+}
+
+/// `vocab` and `encode` are only for `String` fields (`len` and `encoding`, only for `Vec<f32>`
+/// fields, are checked by [`check::field`]); the error goes on the key.
+fn keys_fit_type(cx: &mut Ctxt, field: &Field<'_>) {
+    let Some(kind) = field.kind else {
+        return;
+    };
     let attrs = &field.attrs;
-    let name = field.ident.unraw();
-    if let Some(kind) = field.kind {
-        let ty = type_text(field.ty);
-        if kind.scalar != Scalar::String {
-            if let Some(vocab) = &attrs.vocab {
-                cx.error_spanned_by(
-                    &vocab.key,
-                    format!(
-                        "`vocab` is only for `String` fields, and `{name}` is `{ty}`; remove it"
-                    ),
-                );
-            }
-            if let Some(encode) = &attrs.encode {
-                cx.error_spanned_by(
-                    &encode.key,
-                    format!(
-                        "`encode` is only for `String` fields with a `vocab`, and `{name}` is \
-                         `{ty}`; remove it"
-                    ),
-                );
-            }
-        }
-        if kind.scalar != Scalar::FloatList {
-            if let Some(len) = &attrs.len {
-                cx.error_spanned_by(
-                    &len.key,
-                    format!(
-                        "`len` is only for `Vec<f32>` fields, and `{name}` is `{ty}`; remove it"
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(encode) = &attrs.encode {
-        let text = encode.value.value();
-        if parse_encode(&text).is_none() {
-            let help = suggestion(&text, ENCODINGS);
-            cx.error_spanned_by(&encode.value, format!("unknown `encode` `{text}`; {help}"));
-        }
-    }
-    if let Some(len) = &attrs.len {
-        if !matches!(len.value.base10_parse::<usize>(), Ok(n) if n >= 1) {
-            cx.error_spanned_by(&len.value, "`len` must be a whole number of at least 1");
-        }
-    }
-    if attrs.skip.is_some() {
-        for key in [
+    let keys = [
+        (
             attrs.vocab.as_ref().map(|v| &v.key),
+            Scalar::String,
+            "`String` fields",
+        ),
+        (
             attrs.encode.as_ref().map(|e| &e.key),
-        ]
-        .into_iter()
-        .flatten()
-        {
+            Scalar::String,
+            "`String` fields with a `vocab`",
+        ),
+    ];
+    for (key, scalar, fields) in keys {
+        if let Some(key) = key.filter(|_| kind.scalar != scalar) {
+            let (name, ty) = (field.ident.unraw(), check::type_text(field.ty));
             cx.error_spanned_by(
                 key,
-                format!(
-                    "`{key}` on `{name}` has no effect: `skip` leaves the field out of the model \
-                     input; remove one of them"
-                ),
+                format!("`{key}` is only for {fields}, and `{name}` is `{ty}`; remove it"),
             );
         }
     }
 }
 
-/// How `field` becomes model input (and its declared list length), from its attributes and the
-/// registry's feature; errors go to `cx`.
-fn column(
-    cx: &mut Ctxt,
-    field: &Field<'_>,
-    feature: &str,
-    rfeature: Option<&Feature>,
-    file: Option<&str>,
-) -> Option<(Column, Option<usize>)> {
-    let kind = field.kind?;
+/// `encode` is one of [`ENCODINGS`].
+fn encode_known(cx: &mut Ctxt, field: &Field<'_>) {
+    let Some(encode) = &field.attrs.encode else {
+        return;
+    };
+    let text = encode.value.value();
+    if parse_encode(&text).is_none() {
+        let help = suggestion(&text, ENCODINGS);
+        cx.error_spanned_by(&encode.value, format!("unknown `encode` `{text}`; {help}"));
+    }
+}
+
+/// `skip` leaves the field out of the model input: a `vocab` or `encode` beside it would have no
+/// effect; the error goes on that key.
+fn skip_alone(cx: &mut Ctxt, field: &Field<'_>) {
     let attrs = &field.attrs;
-    let at = |r: &Feature| format!("{}:{}", file.unwrap_or("the registry"), r.location.line);
-
-    let own_len = match &attrs.len {
-        Some(len) => Some(len.value.base10_parse::<usize>().ok().filter(|n| *n >= 1)?),
-        None => None,
-    };
-    let len = match agree(own_len, rfeature.and_then(|r| r.len)) {
-        Ok(len) => len,
-        Err((_, registry)) => {
-            let key = attrs.len.as_ref().map(|l| &l.key);
-            cx.error_spanned_by(
-                key,
-                format!(
-                    "this `len` differs from the registry's for `{feature}` ({}: `len = \
-                     {registry}`), which writers and trainers share; remove `len` here (or \
-                     change it in the registry)",
-                    rfeature.map(at).unwrap_or_default()
-                ),
-            );
-            return None;
-        }
-    };
-    let vocab = match agree(
-        attrs.vocab.as_ref().map(|v| v.values()),
-        rfeature.and_then(|r| r.vocab.clone()),
-    ) {
-        Ok(vocab) => vocab,
-        Err((_, registry)) => {
-            let key = attrs.vocab.as_ref().map(|v| &v.key);
-            cx.error_spanned_by(
-                key,
-                format!(
-                    "this `vocab` differs from the registry's for `{feature}` ({}: `vocab = \
-                     {registry:?}`), which writers and trainers share; remove `vocab` here (or \
-                     change it in the registry)",
-                    rfeature.map(at).unwrap_or_default()
-                ),
-            );
-            return None;
-        }
-    };
-    if attrs.skip.is_some() {
-        return Some((Column::Skip, len));
+    if attrs.skip.is_none() {
+        return;
     }
-    let registry_hint = match file {
-        Some(file) => format!("here or in {file}"),
-        None => "here".to_owned(),
-    };
-    let column = match kind.scalar {
-        Scalar::String => {
-            let Some(vocab) = vocab else {
-                match &attrs.encode {
-                    Some(encode) => cx.error_spanned_by(
-                        &encode.key,
-                        format!(
-                            "`encode` needs a `vocab`, and `{feature}` has none: add \
-                             `vocab = [...]` {registry_hint}"
-                        ),
-                    ),
-                    None => cx.error_spanned_by(
-                        field.ident,
-                        format!(
-                            "string feature `{feature}` has no vocabulary, so it cannot be model \
-                             input: add `vocab = [...]` (and `encode = \"onehot\"` or \
-                             `\"index\"`) {registry_hint}, or mark the field `#[fstore(skip)]`"
-                        ),
-                    ),
-                }
-                return None;
-            };
-            // The field's `encode` is the model's choice and overrides the registry's.
-            let encode = match &attrs.encode {
-                Some(encode) => parse_encode(&encode.value.value())?,
-                None => rfeature.and_then(|r| r.encode).unwrap_or(Encode::OneHot),
-            };
-            match encode {
-                Encode::OneHot => Column::OneHot(vocab),
-                Encode::Index => Column::Index(vocab),
-            }
-        }
-        Scalar::FloatList => {
-            let Some(len) = len else {
-                cx.error_spanned_by(
-                    field.ident,
-                    format!(
-                        "`{feature}` is a `Vec<f32>` without a `len`, so its number of columns \
-                         is unknown: add `len = N` {registry_hint}, or mark the field \
-                         `#[fstore(skip)]`"
-                    ),
-                );
-                return None;
-            };
-            Column::List(len)
-        }
-        _ => Column::Number,
-    };
-    Some((column, len))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{agree, parse_encode, Column};
-    use fstore_registry::Encode;
-
-    #[test]
-    fn column_names_and_widths() {
-        let vocab = vec!["basic".to_owned(), "vip".to_owned()];
-        let cases = [
-            (Column::Skip, vec![]),
-            (Column::Number, vec!["user_profile__age"]),
-            (Column::Index(vocab.clone()), vec!["user_profile__age"]),
-            (
-                Column::OneHot(vocab),
-                vec!["user_profile__age=basic", "user_profile__age=vip"],
+    let name = field.ident.unraw();
+    for key in [
+        attrs.vocab.as_ref().map(|v| &v.key),
+        attrs.encode.as_ref().map(|e| &e.key),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "`{key}` on `{name}` has no effect: `skip` leaves the field out of the model \
+                 input; remove one of them"
             ),
-            (
-                Column::List(3),
-                vec![
-                    "user_profile__age[0]",
-                    "user_profile__age[1]",
-                    "user_profile__age[2]",
-                ],
-            ),
-        ];
-        for (column, names) in cases {
-            assert_eq!(column.names("user_profile", "age"), names);
-            assert_eq!(column.width(), names.len());
-        }
-    }
-
-    #[test]
-    fn encodings() {
-        assert_eq!(parse_encode("onehot"), Some(Encode::OneHot));
-        assert_eq!(parse_encode("index"), Some(Encode::Index));
-        assert_eq!(parse_encode("one_hot"), None);
-    }
-
-    #[test]
-    fn field_and_registry_settings_must_agree() {
-        assert_eq!(agree(Some(4), None), Ok(Some(4)));
-        assert_eq!(agree(None, Some(8)), Ok(Some(8)));
-        assert_eq!(agree(Some(8), Some(8)), Ok(Some(8)));
-        assert_eq!(agree::<u8>(None, None), Ok(None));
-        assert_eq!(agree(Some(4), Some(8)), Err((4, 8)));
+        );
     }
 }

@@ -25,6 +25,11 @@ impl Ctxt {
         }
     }
 
+    /// Whether an error was recorded.
+    pub fn has_errors(&self) -> bool {
+        self.errors.is_some()
+    }
+
     /// `Ok` when nothing was recorded, else every error as `compile_error!` tokens.
     pub fn check(self) -> Result<(), TokenStream> {
         match self.errors {

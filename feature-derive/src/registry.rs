@@ -1,8 +1,11 @@
-//! Loading `features.toml` at compile time, relative to the crate being compiled.
+//! Loading `features.toml` at compile time, relative to the crate being compiled, and making
+//! cargo rebuild the crate when it changes.
 
 use std::path::PathBuf;
 
 use fstore_registry::Registry;
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
@@ -48,5 +51,13 @@ pub fn load(cx: &mut Ctxt, lit: &LitStr) -> Option<Loaded> {
             );
             None
         }
+    }
+}
+
+/// An item that makes cargo rebuild the crate when the registry at `absolute` changes: the file
+/// read through `include_bytes!`.
+pub fn rebuild_on_change(absolute: &str) -> TokenStream {
+    quote! {
+        const _: &[u8] = ::core::include_bytes!(#absolute);
     }
 }

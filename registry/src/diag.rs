@@ -45,7 +45,12 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Every problem found in a registry file, in file order; never empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Both `Display` and `Debug` print one `file:line:column: message` line per problem, so that
+/// `Registry::from_path("features.toml")?` in a `main` returning `Result<(), Box<dyn Error>>`
+/// prints `Error: features.toml:1:1: cannot read the registry: …` rather than a dump of this
+/// struct. `{:#?}` shows the struct.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Errors {
     diagnostics: Vec<Diagnostic>,
 }
@@ -90,6 +95,19 @@ impl fmt::Display for Errors {
             write!(f, "{d}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for Errors {
+    /// As `Display`: `main` prints a returned error with `Debug`. `{:#?}` shows the fields.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.debug_struct("Errors")
+                .field("diagnostics", &self.diagnostics)
+                .finish()
+        } else {
+            fmt::Display::fmt(self, f)
+        }
     }
 }
 

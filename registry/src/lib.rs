@@ -1,6 +1,7 @@
 //! The `features.toml` registry of [fstore](https://docs.rs/fstore): the model, its parser and
-//! validator, a stable fingerprint, and the code generator behind `fstore::registry!` and
-//! `fstore codegen`.
+//! validator, and a stable fingerprint. Plain data: the code generator behind `fstore::registry!`
+//! and `fstore codegen` is the `fstore-codegen` crate, so that the runtime, which reads registries
+//! too, links no `proc-macro2` or `quote`.
 //!
 //! A registry is how writers (Python or Rust batch jobs) and model servers share one schema:
 //!
@@ -22,12 +23,19 @@
 //! lifetime_value = { type = "float", description = "Sum of order values, EUR" }
 //! is_premium = { type = "bool", default = false }
 //! country = { type = "string", optional = true }
-//! embedding = { type = "float_list", len = 8 }
+//! embedding = { type = "float_list", len = 8 }               # stored as JSON text
+//! item_vector = { type = "float_list", len = 64, encoding = "f32le" }   # or as f32 bytes
 //! ```
 //!
 //! Feature types: `int` (`i64`), `float` (`f64`), `string` (`String`), `bool`, `float_list`
 //! (`Vec<f32>`). A feature with `optional = true` is an `Option` in generated structs; one with a
 //! `default` reads as the default when absent; any other feature is required.
+//!
+//! A `float_list` declares its `len` (checked on every read and write) and its `encoding`
+//! ([`ListEncoding`]): `"json"` (the default), the text Python's `json.dumps(list)` writes
+//! (`[0.5, 1.5, -2.0]`), which text-only readers such as the Python library read; or `"f32le"`,
+//! little-endian `f32` bytes, 4 per element: a quarter of the size, for readers that all declare
+//! it. A value stored in the other encoding, or of another length, is a read error, never numbers.
 //!
 //! Names of entities, views and features must be identifiers (ASCII letters, digits and `_`, not
 //! starting with a digit), because they become struct and field names. A feature named like a
@@ -45,9 +53,6 @@
 //! assert!(errors.to_string().contains("bad.toml:2:10: `entity` must be a string, found integer"));
 //! ```
 
-/// The code generator behind `fstore codegen` and `fstore::registry!`: one
-/// `#[derive(FeatureView)]` struct per view, with the registry's descriptions as docs.
-pub mod codegen;
 mod diag;
 mod duration;
 mod names;
@@ -133,6 +138,9 @@ pub struct Feature {
     pub optional: bool,
     /// The declared length of a `float_list`.
     pub len: Option<usize>,
+    /// How a `float_list` is stored (`encoding = "..."`, default [`ListEncoding::Json`]);
+    /// `None` for the other types.
+    pub encoding: Option<ListEncoding>,
     /// The vocabulary of a `string` feature, for model input.
     pub vocab: Option<Vec<String>>,
     /// How a `string` feature with a `vocab` becomes model input (default one-hot).
@@ -152,7 +160,7 @@ pub enum FeatureType {
     String,
     /// `bool`.
     Bool,
-    /// `float_list`: `Vec<f32>`, stored as little-endian `f32` bytes.
+    /// `float_list`: `Vec<f32>`, stored in its declared [`ListEncoding`] (JSON text by default).
     FloatList,
 }
 
@@ -208,6 +216,46 @@ pub enum Encode {
     Index,
 }
 
+/// How a `float_list` feature is stored: `encoding = "json"` (the default) or `"f32le"`.
+///
+/// Every reader and writer of a feature must use its encoding: a value in the other one is a
+/// read error naming the key and the feature, never numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ListEncoding {
+    /// `"json"`: the text Python's `json.dumps(list_of_floats)` writes, `[0.5, 1.5, -2.0]`
+    /// (`[]` when empty; `NaN`, `Infinity`, `-Infinity` for the non-finite values), each element
+    /// the shortest text that reads back as the same `f32`. Any JSON array of numbers is read.
+    /// Readable by text-only readers, such as the Python library's whole-entity read.
+    #[default]
+    Json,
+    /// `"f32le"`: little-endian IEEE 754 `f32` bytes, 4 per element, exactly as stored in memory
+    /// (`numpy.asarray(v, dtype="<f4").tobytes()`): compact and exact to the bit, but binary.
+    F32Le,
+}
+
+impl ListEncoding {
+    /// Every encoding, the default first.
+    pub const ALL: [ListEncoding; 2] = [ListEncoding::Json, ListEncoding::F32Le];
+
+    /// The name used in `features.toml` and in `#[fstore(encoding = "...")]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListEncoding::Json => "json",
+            ListEncoding::F32Le => "f32le",
+        }
+    }
+
+    /// The encoding called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<ListEncoding> {
+        ListEncoding::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Every encoding's name, for messages.
+    pub fn names() -> [&'static str; 2] {
+        ListEncoding::ALL.map(ListEncoding::name)
+    }
+}
+
 /// A feature's default value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DefaultValue {
@@ -224,19 +272,47 @@ pub enum DefaultValue {
 impl Registry {
     /// Reads and validates the registry at `path`; diagnostics name the file as given.
     ///
+    /// # Where the path resolves
+    /// A relative `path` is relative to the process's **working directory**, as for every
+    /// run-time file API (`std::fs::read`): a model server finds `features.toml` where it is
+    /// deployed, not where it was built. The compile-time front doors (`fstore::registry!` and
+    /// `#[feature_view(registry = ...)]` / `#[feature_vector(registry = ...)]`) instead resolve
+    /// a relative path from the directory of the crate's `Cargo.toml` (`CARGO_MANIFEST_DIR`),
+    /// as `include_str!`-style macros do, because the compiler's working directory is not the
+    /// crate's. To read at run time the same file the macros read, name it from the manifest
+    /// directory: `Registry::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/features.toml"))`.
+    ///
     /// # Errors
     /// Every problem found, each at its file:line:column; an unreadable file is one diagnostic
-    /// at 1:1.
+    /// at 1:1, which names the working directory when the path is relative. `Display` and
+    /// `Debug` both print them as lines:
+    ///
+    /// ```
+    /// let errors = fstore_registry::Registry::from_path("missing.toml").unwrap_err();
+    /// assert!(format!("{errors:?}").starts_with("missing.toml:1:1: cannot read the registry: "));
+    /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Registry, Errors> {
         let path = path.as_ref();
         let file = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(source) => Registry::parse(&source, &file),
-            Err(e) => Err(Errors::new(vec![Diagnostic {
-                file,
-                location: Location { line: 1, column: 1 },
-                message: format!("cannot read the registry: {e}"),
-            }])),
+            Err(e) => {
+                let mut message = format!("cannot read the registry: {e}");
+                if path.is_relative() {
+                    if let Ok(dir) = std::env::current_dir() {
+                        let _ = write!(
+                            message,
+                            "; the path is relative to the working directory {}",
+                            dir.display()
+                        );
+                    }
+                }
+                Err(Errors::new(vec![Diagnostic {
+                    file,
+                    location: Location { line: 1, column: 1 },
+                    message,
+                }]))
+            }
         }
     }
 
@@ -269,7 +345,8 @@ impl Registry {
     }
 
     /// The canonical text of the schema: everything that changes what is stored or read (names,
-    /// types, defaults, lengths, TTLs, entity links, namespace, version), and nothing else
+    /// types, defaults, lengths, list encodings, TTLs, entity links, namespace, version), and
+    /// nothing else
     /// (descriptions, comments, formatting, the order of views).
     pub fn canonical(&self) -> String {
         let mut out = format!("namespace={:?}\nversion={}\n", self.namespace, self.version);
@@ -292,6 +369,9 @@ impl Registry {
                 }
                 if let Some(len) = f.len {
                     let _ = write!(out, " len={len}");
+                }
+                if let Some(encoding) = f.encoding {
+                    let _ = write!(out, " encoding={}", encoding.name());
                 }
                 if let Some(vocab) = &f.vocab {
                     let _ = write!(out, " vocab={vocab:?} encode={:?}", f.encode);

@@ -8,7 +8,7 @@ use toml::Spanned;
 use crate::names::{did_you_mean, identifier_problem, pascal_case, suggestion};
 use crate::{
     parse_seconds, DefaultValue, Diagnostic, Encode, Entity, Errors, Feature, FeatureType,
-    Location, Registry, View,
+    ListEncoding, Location, Registry, View,
 };
 
 type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
@@ -18,11 +18,12 @@ const TOP_KEYS: [&str; 3] = ["store", "entities", "views"];
 const STORE_KEYS: [&str; 2] = ["namespace", "version"];
 const ENTITY_KEYS: [&str; 1] = ["description"];
 const VIEW_KEYS: [&str; 5] = ["entity", "ttl", "description", "features", "max_age"];
-const FEATURE_KEYS: [&str; 7] = [
+const FEATURE_KEYS: [&str; 8] = [
     "type",
     "description",
     "default",
     "len",
+    "encoding",
     "optional",
     "vocab",
     "encode",
@@ -437,6 +438,7 @@ fn features(cx: &mut Cx<'_>, table: &DeTable<'_>, view: &str) -> Vec<Feature> {
             default: None,
             optional: false,
             len: None,
+            encoding: (ty == Some(FeatureType::FloatList)).then_some(ListEncoding::Json),
             vocab: None,
             encode: None,
             location: cx.location(key.span()),
@@ -458,6 +460,11 @@ fn features(cx: &mut Cx<'_>, table: &DeTable<'_>, view: &str) -> Vec<Feature> {
             }
             if let (Some(ty), Some((_, v))) = (ty, get(t, "len")) {
                 feature.len = len(cx, v, ty, &what);
+            }
+            if let (Some(ty), Some((_, v))) = (ty, get(t, "encoding")) {
+                if let Some(encoding) = encoding(cx, v, ty, &what) {
+                    feature.encoding = Some(encoding);
+                }
             }
             if let (Some(ty), Some((_, v))) = (ty, get(t, "vocab")) {
                 feature.vocab = vocab(cx, v, ty, &what);
@@ -542,6 +549,33 @@ fn len(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Option<
             None
         }
     }
+}
+
+/// A `float_list`'s `encoding`: one of [`ListEncoding::ALL`]'s names.
+fn encoding(cx: &mut Cx<'_>, value: &Val<'_>, ty: FeatureType, what: &str) -> Option<ListEncoding> {
+    if ty != FeatureType::FloatList {
+        cx.error(
+            value.span(),
+            format!(
+                "`encoding` is only for `float_list` features, and {what} is `{}`; remove it",
+                ty.name()
+            ),
+        );
+        return None;
+    }
+    let name = cx.string(value, "`encoding`")?;
+    let encoding = ListEncoding::from_name(&name);
+    if encoding.is_none() {
+        let help = suggestion(&name, ListEncoding::names());
+        cx.error(
+            value.span(),
+            format!(
+                "unknown `encoding` `{name}` for {what}; {help} (`json`: text, the default; \
+                 `f32le`: little-endian f32 bytes)"
+            ),
+        );
+    }
+    encoding
 }
 
 /// A `vocab`: distinct strings, for a `string` feature.

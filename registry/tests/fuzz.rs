@@ -7,16 +7,15 @@
 //! least one diagnostic, in file order, each `features.toml:line:column: message` with a 1-based
 //! location inside the file and a non-empty lowercase message. On every input that parses, the
 //! registry keeps the validator's documented rules, and `canonical`, `fingerprint` and
-//! `codegen::generate` run without panicking: the fingerprint is 16 hex digits that do not depend
-//! on the file name or comments, and the generated code names every view's struct and every
-//! feature's field and lexes back as Rust tokens.
+//! `fstore_codegen::generate` run without panicking: the fingerprint is 16 hex digits that do not
+//! depend on the file name or comments, and the generated code names every view's struct and
+//! every feature's field and lexes back as Rust tokens.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use fstore_registry::{
-    codegen, identifier_problem, is_keyword, pascal_case, DefaultValue, Errors, FeatureType,
-    Registry,
+    identifier_problem, is_keyword, pascal_case, DefaultValue, Errors, FeatureType, Registry,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -224,7 +223,7 @@ fn check_registry(source: &str, r: &Registry) -> Result<(), TestCaseError> {
     }
 
     // The generated code: the fingerprint, one struct per view, one field per feature.
-    let code = codegen::generate(r).to_string();
+    let code = fstore_codegen::generate(r).to_string();
     prop_assert!(
         code.contains(&format!("REGISTRY_FINGERPRINT : & str = \"{fingerprint}\"")),
         "{}",
@@ -334,6 +333,9 @@ const TOKENS: &[&str] = &[
     "default",
     "optional",
     "encode",
+    "encoding",
+    "\"json\"",
+    "\"f32le\"",
     "\"onehot\"",
     "\"index\"",
     "ttl",
@@ -632,9 +634,13 @@ fn feature() -> impl Strategy<Value = String> {
                 select(&["\"onehot\"", "\"index\"", "\"binary\"", "1"][..]),
             ),
             prop::option::weighted(0.05, name()),
+            prop::option::weighted(
+                if ty == "float_list" { 0.4 } else { 0.05 },
+                select(&["\"json\"", "\"f32le\"", "\"f32\"", "1"][..]),
+            ),
         );
         let table = parts.prop_map(
-            move |(description, default, optional, len, vocab, encode, unknown)| {
+            move |(description, default, optional, len, vocab, encode, unknown, encoding)| {
                 let mut items = vec![format!("type = {}", quoted(ty))];
                 let mut add = |k: &str, v: Option<String>| {
                     if let Some(v) = v {
@@ -647,6 +653,7 @@ fn feature() -> impl Strategy<Value = String> {
                 add("len", len);
                 add("vocab", vocab);
                 add("encode", encode.map(str::to_owned));
+                add("encoding", encoding.map(str::to_owned));
                 if let Some(u) = unknown {
                     items.push(format!("{} = 1", quoted(&u)));
                 }

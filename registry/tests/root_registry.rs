@@ -1,9 +1,11 @@
-//! The repository's features.toml is valid and has the views the examples use.
+//! The repository's features.toml is valid and has the views the examples use. The test reads it
+//! through `tests/fixtures/features.toml`, a symbolic link inside this package (`cargo package`
+//! copies the file it points to), so that the packaged crate's tests run.
 
 use fstore_registry::{FeatureType, Registry};
 
 fn root() -> Registry {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/features.toml");
     Registry::from_path(path).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -4,7 +4,9 @@
 //! Tests marked `#[ignore = "…"]` describe the behaviour the validator should have but does not
 //! yet; the reason says what is wrong.
 
-use fstore_registry::{is_keyword, DefaultValue, Diagnostic, FeatureType, Location, Registry};
+use fstore_registry::{
+    is_keyword, DefaultValue, Diagnostic, FeatureType, ListEncoding, Location, Registry,
+};
 
 const FILE: &str = "features.toml";
 
@@ -216,7 +218,8 @@ fn unknown_key_in_feature_lists_valid_keys() {
     assert_eq!(
         errors(&with_features("x = { type = \"int\", kind = 1 }\n")),
         "features.toml:6:21: unknown key `kind` in feature `x` of view `profile`; \
-         expected one of `type`, `description`, `default`, `len`, `optional`, `vocab`, `encode`"
+         expected one of `type`, `description`, `default`, `len`, `encoding`, `optional`, `vocab`, \
+         `encode`"
     );
 }
 
@@ -228,7 +231,8 @@ fn unknown_key_in_feature_header_table() {
             "[views.profile.features.x]\ntype = \"int\"\ncolour = 1\n"
         )),
         "features.toml:8:1: unknown key `colour` in feature `x` of view `profile`; \
-         expected one of `type`, `description`, `default`, `len`, `optional`, `vocab`, `encode`"
+         expected one of `type`, `description`, `default`, `len`, `encoding`, `optional`, `vocab`, \
+         `encode`"
     );
 }
 
@@ -907,6 +911,84 @@ fn len_on_non_list() {
         errors(&with_features("x = { type = \"int\", len = 3 }\n")),
         "features.toml:6:27: `len` is only for `float_list` features, and feature `x` of view \
          `profile` is `int`; remove it"
+    );
+}
+
+#[test]
+fn list_encoding_defaults_to_json_and_f32le_is_an_option() {
+    let r = Registry::parse(
+        &with_features(
+            "a = { type = \"float_list\", len = 2 }\n\
+             b = { type = \"float_list\", encoding = \"f32le\" }\n\
+             c = { type = \"float_list\", encoding = \"json\" }\n\
+             d = \"int\"\n",
+        ),
+        FILE,
+    )
+    .unwrap();
+    let view = r.view("profile").unwrap();
+    let encoding = |name: &str| view.feature(name).unwrap().encoding;
+    assert_eq!(encoding("a"), Some(ListEncoding::Json));
+    assert_eq!(encoding("b"), Some(ListEncoding::F32Le));
+    assert_eq!(encoding("c"), Some(ListEncoding::Json));
+    assert_eq!(encoding("d"), None);
+}
+
+#[test]
+fn list_encoding_unknown_did_you_mean() {
+    assert_eq!(
+        errors(&with_features(
+            "x = { type = \"float_list\", len = 8, encoding = \"f32\" }\n"
+        )),
+        "features.toml:6:48: unknown `encoding` `f32` for feature `x` of view `profile`; did \
+         you mean `f32le`? (`json`: text, the default; `f32le`: little-endian f32 bytes)"
+    );
+    assert_eq!(
+        errors(&with_features(
+            "x = { type = \"float_list\", encoding = \"base64\" }\n"
+        )),
+        "features.toml:6:39: unknown `encoding` `base64` for feature `x` of view `profile`; \
+         expected one of `json`, `f32le` (`json`: text, the default; `f32le`: little-endian f32 \
+         bytes)"
+    );
+}
+
+#[test]
+fn list_encoding_not_a_string() {
+    assert_eq!(
+        errors(&with_features(
+            "x = { type = \"float_list\", encoding = 4 }\n"
+        )),
+        "features.toml:6:39: `encoding` must be a string, found integer"
+    );
+}
+
+#[test]
+fn list_encoding_on_non_list() {
+    assert_eq!(
+        errors(&with_features(
+            "x = { type = \"string\", encoding = \"json\" }\n"
+        )),
+        "features.toml:6:35: `encoding` is only for `float_list` features, and feature `x` of \
+         view `profile` is `string`; remove it"
+    );
+}
+
+#[test]
+fn list_encoding_changes_the_fingerprint() {
+    let of = |features: &str| {
+        Registry::parse(&with_features(features), FILE)
+            .unwrap()
+            .fingerprint()
+    };
+    let json = of("x = { type = \"float_list\", len = 2 }\n");
+    assert_eq!(
+        json,
+        of("x = { type = \"float_list\", len = 2, encoding = \"json\" }\n")
+    );
+    assert_ne!(
+        json,
+        of("x = { type = \"float_list\", len = 2, encoding = \"f32le\" }\n")
     );
 }
 

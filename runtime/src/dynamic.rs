@@ -52,35 +52,42 @@
 //!
 //! - A missing entity reads as `None` ([`Store::read`], [`Store::read_batch`]); in a feature
 //!   vector its features read as absent.
-//! - An absent feature reads as its registry `default` if it has one, else [`Value::Null`],
-//!   whether or not the registry marks it `optional`: unlike typed views, the dynamic API does not
-//!   enforce required features (a tool reading partial data should still see the rest).
+//! - Every value has a [`Status`] ([`Features::status`]), Feast's per-value statuses with the
+//!   registry's rules applied as typed views apply them: `Present`; `Defaulted` (absent, the
+//!   registry `default`); `Null` (absent and `optional`); `NotFound` (the entity has no row in
+//!   that view, or a required feature is absent: where a typed view returns an error, the dynamic
+//!   API returns [`Value::Null`] with this status, so that a tool still sees the rest);
+//!   `OutsideMaxAge` ([`Store::get_feature_vector`] of a view with `max_age` whose row is older,
+//!   or has no readable `_updated_at`: the stored value is not used, as in a typed
+//!   `FeatureVector`).
 //! - A stored value that does not parse as its registry type is the same [`Error::Decode`] (key,
 //!   field, expected type, escaped excerpt) that a typed view gives.
 //! - Unknown view or feature names, and malformed `view:feature` references, are
 //!   [`Error::UnknownName`] with a did-you-mean or the list of valid names; a store without a
 //!   registry gives [`Error::Config`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::Index;
 use std::sync::Arc;
 
+use crate::attached::{Attached, GroupPlan, VectorPlan};
+use crate::command::{Command, RowWriter, UPDATED_AT};
+use crate::reply::{self, Reply};
+use crate::typed::now_ms;
+use crate::view::FieldNames;
+use crate::{EntityId, Error, KeyLayout, Result, Row, Store};
 use fstore_registry::{
     did_you_mean, suggestion, DefaultValue, Feature, FeatureType, Registry, View,
 };
-use redis::Value as Reply;
-
-use crate::ops::{check_reply_count, check_write, execute_each, hmget_values, now_ms};
-use crate::plan::{Command, RowWriter, UPDATED_AT};
-use crate::{EntityId, Error, KeyLayout, Result, Row, Store};
 
 /// One feature value of the dynamic API, typed by the registry.
 ///
 /// `int` features read as [`Int`](Value::Int), `float` as [`Float`](Value::Float), `string` as
 /// [`String`](Value::String), `bool` as [`Bool`](Value::Bool), `float_list` as
 /// [`FloatList`](Value::FloatList); an absent feature without a default reads as
-/// [`Null`](Value::Null). Not to be confused with [`Reply`], a raw protocol reply.
+/// [`Null`](Value::Null).
 ///
 /// ```
 /// use fstore_runtime::Value;
@@ -312,13 +319,75 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// let map: HashMap<String, Value> = features.into_iter().collect();
 /// assert_eq!(map["segment"], Value::from("premium"));
 /// ```
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, Default)]
 pub struct Features {
     names: Arc<[String]>,
     values: Vec<Value>,
+    /// One per value; empty means every value is [`Status::Present`] (built from pairs).
+    statuses: Vec<Status>,
+}
+
+/// How a value of [`Features`] came about: Feast's per-value statuses, applying the registry's
+/// rules as typed views do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Stored, and fresh (Feast's `PRESENT`).
+    Present,
+    /// Absent from a row that exists; the value is the registry's `default`.
+    Defaulted,
+    /// Absent from a row that exists, and `optional`: the value is [`Value::Null`] (Feast's
+    /// `NULL_VALUE`).
+    Null,
+    /// Absent, and nothing says what it should be: the entity has no row in this view, or the
+    /// feature is required (no `default`, not `optional`), where a typed view returns an error.
+    /// The value is the default if there is one, else [`Value::Null`] (Feast's `NOT_FOUND`).
+    NotFound,
+    /// The view's row is older than its `max_age` (feature vectors only, as typed
+    /// `FeatureVector`s): the stored value is not used; the value is the default if there is
+    /// one, else [`Value::Null`] (Feast's `OUTSIDE_MAX_AGE`).
+    OutsideMaxAge,
+}
+
+impl Status {
+    /// Feast's name of the status: `PRESENT`, `NULL_VALUE`, `NOT_FOUND`, `OUTSIDE_MAX_AGE`
+    /// (`Defaulted` is `PRESENT`: the registry says what the value is).
+    pub fn feast_name(self) -> &'static str {
+        match self {
+            Status::Present | Status::Defaulted => "PRESENT",
+            Status::Null => "NULL_VALUE",
+            Status::NotFound => "NOT_FOUND",
+            Status::OutsideMaxAge => "OUTSIDE_MAX_AGE",
+        }
+    }
+}
+
+/// Names and values; the statuses say how the values came about and are not compared.
+impl PartialEq for Features {
+    fn eq(&self, other: &Features) -> bool {
+        self.names == other.names && self.values == other.values
+    }
 }
 
 impl Features {
+    /// The status of feature `name`: whether its value was stored, defaulted, null, not found
+    /// or too old. `None` when there is no such feature here.
+    ///
+    /// ```
+    /// # use fstore_runtime::{Features, Status, Value};
+    /// let f: Features = [("age", Value::Int(28))].into_iter().collect();
+    /// assert_eq!(f.status("age"), Some(Status::Present));
+    /// ```
+    pub fn status(&self, name: &str) -> Option<Status> {
+        let index = self.names.iter().position(|n| n == name)?;
+        Some(self.statuses.get(index).copied().unwrap_or(Status::Present))
+    }
+
+    /// The statuses, in order (one per value).
+    pub fn statuses(&self) -> impl ExactSizeIterator<Item = Status> + '_ {
+        (0..self.values.len()).map(|i| self.statuses.get(i).copied().unwrap_or(Status::Present))
+    }
+
     /// The value of feature `name`, `None` when there is no such feature here. (An absent
     /// feature that was read is present here, as its default or [`Value::Null`].)
     ///
@@ -434,6 +503,7 @@ impl<N: Into<String>> FromIterator<(N, Value)> for Features {
         Features {
             names: names.into(),
             values,
+            statuses: Vec::new(),
         }
     }
 }
@@ -571,7 +641,7 @@ impl Store {
     /// `Ok(None)` when the entity does not exist. [`Error::Config`] without a registry;
     /// [`Error::UnknownName`] for an unknown view or feature; [`Error::InvalidEntityId`] for the
     /// empty id; [`Error::Decode`] for a stored value that does not parse as its registry type;
-    /// transport errors from [`Store::execute`].
+    /// transport errors.
     pub async fn read(
         &self,
         view: &str,
@@ -580,10 +650,12 @@ impl Store {
     ) -> Result<Option<Features>> {
         let registry = require_registry(self)?;
         let plan = ViewRead::resolve(registry, view, fields)?;
-        let cmd = plan.command(plan.key(registry, id, self.key_layout())?);
-        let replies = self.execute(std::slice::from_ref(&cmd)).await?;
-        let names = plan.names();
-        plan.decode_entity(&cmd, replies.first(), &names)
+        let cmd = plan.command(plan.key(id, self.key_layout())?);
+        let mut out = Vec::with_capacity(1);
+        let decode = |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
+        self.run_reads(std::slice::from_ref(&cmd), 1, &mut out, decode)
+            .await?;
+        Ok(out.pop().flatten())
     }
 
     /// Reads every feature of `view` for many entities, in pipelines of
@@ -624,19 +696,19 @@ impl Store {
     {
         let registry = require_registry(self)?;
         let plan = ViewRead::resolve(registry, view, None)?;
-        let names = plan.names();
         let ids = ids.into_iter();
         let chunk = self.pipeline_chunk_size();
         let mut out = Vec::with_capacity(ids.size_hint().0);
         let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
+        let decode = |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
         for id in ids {
-            cmds.push(plan.command(plan.key(registry, id, self.key_layout())?));
+            cmds.push(plan.command(plan.key(id, self.key_layout())?));
             if cmds.len() == chunk {
-                read_chunk(self, &plan, &cmds, &names, &mut out).await?;
+                self.run_reads(&cmds, 1, &mut out, decode).await?;
                 cmds.clear();
             }
         }
-        read_chunk(self, &plan, &cmds, &names, &mut out).await?;
+        self.run_reads(&cmds, 1, &mut out, decode).await?;
         Ok(out)
     }
 
@@ -696,45 +768,44 @@ impl Store {
         id: impl EntityId,
         references: &[R],
     ) -> Result<Features> {
-        let registry = require_registry(self)?;
-        // One read per view, in order of first appearance; `slots[i]` is where reference `i`
-        // lands: (view group, position in the group).
-        let mut groups: Vec<ViewRead<'_>> = Vec::new();
-        let mut slots = Vec::with_capacity(references.len());
-        let mut names = Vec::with_capacity(references.len());
-        for reference in references {
-            let reference = reference.as_ref();
-            let (view, feature) = parse_reference(registry, reference)?;
-            let group = match groups.iter().position(|g| std::ptr::eq(g.view, view)) {
-                Some(g) => g,
-                None => {
-                    groups.push(ViewRead::new(view, Vec::new()));
-                    groups.len() - 1
-                }
-            };
-            let feature = find_feature(view, feature).map_err(|e| qualify(e, view, reference))?;
-            slots.push((group, groups[group].features.len()));
-            groups[group].push(feature);
-            names.push(format!("{}__{}", view.name, feature.name));
-        }
+        let attached = require_registry(self)?;
+        let plan = attached.vector_plan(references, || vector_plan(attached, references))?;
+        let groups: Vec<ViewRead<'_>> = plan
+            .groups
+            .iter()
+            .filter_map(|g| ViewRead::of_group(attached, g))
+            .collect();
         let cmds = groups
             .iter()
-            .map(|g| Ok(g.command(g.key(registry, &id, self.key_layout())?)))
+            .map(|g| Ok(g.command(g.key(&id, self.key_layout())?)))
             .collect::<Result<Vec<_>>>()?;
-        let replies = self.execute(&cmds).await?;
-        check_reply_count(&cmds, &replies)?;
-        let mut values = Vec::with_capacity(groups.len());
-        for ((group, cmd), reply) in groups.iter().zip(&cmds).zip(&replies) {
-            let row = group.row(cmd, Some(reply))?;
-            values.push(group.decode(&row)?);
-        }
-        let values = slots
-            .into_iter()
-            .map(|(g, i)| std::mem::take(&mut values[g][i]))
-            .collect();
+        let now = now_ms();
+        let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+            let mut values = Vec::with_capacity(groups.len());
+            for ((group, cmd), &reply) in groups.iter().zip(cmds).zip(replies) {
+                let row = group.row(cmd, reply)?;
+                values.push(group.decode(&row, Some(now))?);
+            }
+            Ok(values)
+        };
+        let mut out = Vec::with_capacity(1);
+        self.run_reads(&cmds, cmds.len(), &mut out, decode).await?;
+        let mut values = out.pop().unwrap_or_default();
+        let (values, statuses) = plan
+            .slots
+            .iter()
+            .map(|&(g, i)| {
+                values
+                    .get_mut(g)
+                    .and_then(|v| v.get_mut(i))
+                    .map(|slot| (std::mem::take(&mut slot.0), slot.1))
+                    .unwrap_or((Value::Null, Status::NotFound))
+            })
+            .unzip();
         Ok(Features {
-            names: names.into(),
+            names: Arc::clone(&plan.names),
             values,
+            statuses,
         })
     }
 
@@ -793,8 +864,8 @@ impl Store {
     /// [`Error::InvalidValue`] for a value of the wrong type or length, or a feature given twice;
     /// [`Error::Config`] without a registry; [`Error::UnknownName`] for an unknown view or
     /// feature; [`Error::InvalidEntityId`] for the empty id; [`Error::Server`] when the server
-    /// refuses the write; transport errors from [`Store::execute`] (after which the write may or
-    /// may not have been applied, but never partly).
+    /// refuses the write; transport errors (after which the write may or may not have been
+    /// applied, but never partly).
     pub async fn write(
         &self,
         view: &str,
@@ -802,49 +873,118 @@ impl Store {
         features: &[(&str, Value)],
     ) -> Result<()> {
         let registry = require_registry(self)?;
-        let view = find_view(registry, view)?;
-        let mut w = RowWriter::with_capacity(features.len());
-        for (name, value) in features {
-            let feature = find_feature(view, name)?;
-            let times = features.iter().filter(|(n, _)| n == name).count();
-            if times > 1 {
-                return Err(Error::InvalidValue {
-                    view: view.name.clone(),
-                    feature: feature.name.clone(),
-                    expected: "each feature once".to_owned(),
-                    found: format!("it {times} times"),
-                });
-            }
-            encode(&mut w, view, feature, value)?;
-        }
-        let key = view_key(registry, view, id, self.key_layout())?;
-        let ttl_ms = view.ttl_seconds.saturating_mul(1_000);
-        let cmd = Command::Write(w.finish(key, ttl_ms, now_ms()));
-        let replies = self.execute(std::slice::from_ref(&cmd)).await?;
-        check_write(&cmd, replies.first())
+        let view = find_view(&registry.registry, view)?;
+        let prefix = registry.prefix(view);
+        let cmd = write_command(&prefix, view, id, features, self.key_layout(), now_ms())?;
+        let results = self.run_writes(std::slice::from_ref(&cmd)).await?;
+        results.into_iter().next().unwrap_or(Ok(()))
+    }
+
+    /// Writes many entities of `view` by name, exactly as a typed view's `write_batch` does: in
+    /// pipelines of [`Store::pipeline_chunk_size`] entities, each pipeline one transaction
+    /// (`MULTI`, then `HSET`, `HDEL` and `PEXPIRE` per entity, then `EXEC`), so that no entity is
+    /// half written or left without its TTL. Each row is checked as [`Store::write`] checks it,
+    /// every row before anything is sent: an error writes nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fstore_runtime::registry::Registry;
+    /// use fstore_runtime::{Store, Value};
+    ///
+    /// let registry = Registry::parse(r#"
+    ///     [entities.item]
+    ///     [views.item_stats]
+    ///     entity = "item"
+    ///     ttl = "1d"
+    ///     [views.item_stats.features]
+    ///     price = "float"
+    /// "#, "features.toml")?;
+    /// let store = Store::embedded().with_registry(registry);
+    /// let rows = (1..=3).map(|i| (i, [("price", Value::Float(f64::from(i) * 10.0))]));
+    /// store.write_batch("item_stats", rows).await?;
+    ///
+    /// let prices = store.read_batch("item_stats", [3, 1]).await?;
+    /// assert_eq!(prices[0].as_ref().unwrap()["price"], Value::Float(30.0));
+    /// assert_eq!(prices[1].as_ref().unwrap()["price"], Value::Float(10.0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Store::write`] for a value or id that cannot be written: then nothing is sent.
+    /// [`Error::Batch`] when the server did not apply every entity, with each one's
+    /// [`WriteOutcome`](crate::WriteOutcome) (applied, refused with the server's reason,
+    /// unknown, not sent), so that exactly the rest can be retried.
+    pub async fn write_batch<'f, I, K, F>(&self, view: &str, rows: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (K, F)>,
+        K: EntityId,
+        F: AsRef<[(&'f str, Value)]>,
+    {
+        let registry = require_registry(self)?;
+        let view = find_view(&registry.registry, view)?;
+        let prefix = registry.prefix(view);
+        let now = now_ms();
+        let layout = self.key_layout();
+        let cmds = rows
+            .into_iter()
+            .map(|(id, features)| write_command(&prefix, view, id, features.as_ref(), layout, now))
+            .collect::<Result<Vec<_>>>()?;
+        self.run_write_batch(&cmds).await
     }
 }
 
-/// One pipeline of a dynamic `read_batch`.
-async fn read_chunk(
-    store: &Store,
-    plan: &ViewRead<'_>,
-    cmds: &[Command],
-    names: &Arc<[String]>,
-    out: &mut Vec<Option<Features>>,
-) -> Result<()> {
-    execute_each(store, cmds, out, |cmd, reply| {
-        plan.decode_entity(cmd, Some(reply), names)
-    })
-    .await
+/// The write of `features` (checked against `view`) as entity `id`, stamped `updated_at_ms`.
+fn write_command(
+    prefix: &str,
+    view: &View,
+    id: impl EntityId,
+    features: &[(&str, Value)],
+    layout: KeyLayout,
+    updated_at_ms: u64,
+) -> Result<Command> {
+    let mut w = RowWriter::with_capacity(features.len());
+    // Which features were given (one bit each), to find one given twice without comparing
+    // every pair of names; views of more than 128 features compare names.
+    let mut given = 0u128;
+    for (name, value) in features {
+        let index = find_feature_index(view, name)?;
+        let feature = &view.features[index];
+        let twice = match u32::try_from(index).ok().and_then(|i| 1u128.checked_shl(i)) {
+            Some(bit) => {
+                let seen = given & bit != 0;
+                given |= bit;
+                seen
+            }
+            None => features.iter().filter(|(n, _)| n == name).count() > 1,
+        };
+        if twice {
+            let times = features.iter().filter(|(n, _)| n == name).count();
+            return Err(Error::InvalidValue {
+                view: view.name.clone(),
+                feature: feature.name.clone(),
+                expected: "each feature once".to_owned(),
+                found: format!("it {times} times"),
+            });
+        }
+        encode(&mut w, view, feature, value)?;
+    }
+    let key = view_key(prefix, &view.name, id, layout)?;
+    let ttl_ms = view.ttl_seconds.saturating_mul(1_000);
+    Ok(Command::Write(w.finish(
+        &view.name,
+        key,
+        ttl_ms,
+        updated_at_ms,
+    )?))
 }
 
 /// The registry of `store`, or the error that says how to attach one.
-fn require_registry(store: &Store) -> Result<&Registry> {
-    store.registry().ok_or_else(|| {
+fn require_registry(store: &Store) -> Result<&Attached> {
+    store.attached().ok_or_else(|| {
         Error::Config(
             "this store has no registry, which the dynamic API (`Store::read`, `read_batch`, \
-             `get_feature_vector`, `write`) needs to know views and feature types; attach one \
+             `get_feature_vector`, `write`, `write_batch`) needs to know views and feature types; attach one \
              with `Store::with_registry(Registry::from_path(\"features.toml\")?)`"
                 .to_owned(),
         )
@@ -856,14 +996,6 @@ fn find_view<'r>(registry: &'r Registry, name: &str) -> Result<&'r View> {
         what: "view",
         name: name.to_owned(),
         help: suggestion(name, registry.views.iter().map(|v| v.name.as_str())),
-    })
-}
-
-fn find_feature<'r>(view: &'r View, name: &str) -> Result<&'r Feature> {
-    view.feature(name).ok_or_else(|| Error::UnknownName {
-        what: "feature",
-        name: name.to_owned(),
-        help: suggestion(name, view.feature_names()),
     })
 }
 
@@ -925,15 +1057,95 @@ fn reference_help(registry: &Registry, reference: &str) -> String {
 }
 
 /// `{namespace}:v{version}:{view}:{id}`, the key a typed view of the same name builds.
-fn view_key(
-    registry: &Registry,
-    view: &View,
-    id: impl EntityId,
-    layout: KeyLayout,
-) -> Result<String> {
-    let mut key = registry.key_prefix(&view.name);
-    layout.push_id(&mut key, &view.name, &id)?;
+fn view_key(prefix: &str, view: &str, id: impl EntityId, layout: KeyLayout) -> Result<String> {
+    let mut key = String::with_capacity(prefix.len() + 24);
+    key.push_str(prefix);
+    layout.push_id(&mut key, view, &id)?;
     Ok(key)
+}
+
+/// The plan of `get_feature_vector` for `references`: one read per view, in order of first
+/// appearance, and where each reference lands.
+fn vector_plan<R: AsRef<str>>(attached: &Attached, references: &[R]) -> Result<VectorPlan> {
+    let registry = &*attached.registry;
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut slots = Vec::with_capacity(references.len());
+    let mut names = Vec::with_capacity(references.len());
+    for reference in references {
+        let reference = reference.as_ref();
+        let (view, feature) = parse_reference(registry, reference)?;
+        let index = view_index(registry, view);
+        let group = match groups.iter().position(|(v, _)| *v == index) {
+            Some(g) => g,
+            None => {
+                groups.push((index, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let feature = find_feature_index(view, feature).map_err(|e| qualify(e, view, reference))?;
+        slots.push((group, groups[group].1.len()));
+        groups[group].1.push(feature);
+        names.push(format!("{}__{}", view.name, view.features[feature].name));
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(view, features)| {
+            let (fields, names) = registry
+                .views
+                .get(view)
+                .map(|v| field_lists(v, &features))
+                .unwrap_or_default();
+            GroupPlan {
+                view,
+                features,
+                fields,
+                names,
+            }
+        })
+        .collect();
+    Ok(VectorPlan {
+        refs: references.iter().map(|r| r.as_ref().to_owned()).collect(),
+        names: names.into(),
+        groups,
+        slots,
+    })
+}
+
+/// The `HMGET` fields (the features' names, then `_updated_at`) and the result names of a read
+/// of `features` (indices) of `view`.
+fn field_lists(view: &View, features: &[usize]) -> (Arc<[String]>, Arc<[String]>) {
+    let names: Vec<String> = features
+        .iter()
+        .filter_map(|&i| view.features.get(i))
+        .map(|f| f.name.clone())
+        .collect();
+    let fields = names
+        .iter()
+        .cloned()
+        .chain([UPDATED_AT.to_owned()])
+        .collect();
+    (fields, names.into())
+}
+
+/// The index of `view` in `registry`.
+fn view_index(registry: &Registry, view: &View) -> usize {
+    registry
+        .views
+        .iter()
+        .position(|v| std::ptr::eq(v, view))
+        .unwrap_or(usize::MAX)
+}
+
+/// The index of feature `name` of `view`.
+fn find_feature_index(view: &View, name: &str) -> Result<usize> {
+    view.features
+        .iter()
+        .position(|f| f.name == name)
+        .ok_or_else(|| Error::UnknownName {
+            what: "feature",
+            name: name.to_owned(),
+            help: suggestion(name, view.feature_names()),
+        })
 }
 
 /// Checks `value` against `feature` and adds it to the write; the codec encodes it exactly as
@@ -950,7 +1162,7 @@ fn encode(w: &mut RowWriter, view: &View, feature: &Feature, value: &Value) -> R
         (FeatureType::FloatList, Value::FloatList(v))
             if feature.len.is_none_or(|len| len == v.len()) =>
         {
-            w.put(field, v);
+            w.put(field, &crate::codec::ListValue::new(v, list_spec(feature)));
         }
         (ty, value) => {
             let expected = match (ty, feature.len) {
@@ -977,97 +1189,159 @@ fn encode(w: &mut RowWriter, view: &View, feature: &Feature, value: &Value) -> R
 /// What to read from one view: its features (all, or some, in order) and the `HMGET` fields.
 struct ViewRead<'r> {
     view: &'r View,
-    features: Vec<&'r Feature>,
+    /// `{namespace}:v{version}:{view}:`.
+    prefix: Cow<'r, str>,
+    /// Indices into `view.features`, in reply order.
+    features: Cow<'r, [usize]>,
     /// The features' names followed by `_updated_at`, the reply's order.
-    fields: Vec<&'r str>,
+    fields: Arc<[String]>,
+    /// The features' names: a result's names.
+    names: Arc<[String]>,
 }
 
 impl<'r> ViewRead<'r> {
-    fn new(view: &'r View, features: Vec<&'r Feature>) -> ViewRead<'r> {
-        let mut fields = Vec::with_capacity(features.len() + 1);
-        fields.extend(features.iter().map(|f| f.name.as_str()));
-        fields.push(UPDATED_AT);
+    /// The read of `fields` (`None`: every feature) of view `name`.
+    fn resolve(attached: &'r Attached, name: &str, fields: Option<&[&str]>) -> Result<Self> {
+        let view = find_view(&attached.registry, name)?;
+        let Some(names) = fields else {
+            if let Some(plan) = attached.plan(view) {
+                return Ok(ViewRead {
+                    view,
+                    prefix: Cow::Borrowed(&plan.prefix),
+                    features: Cow::Borrowed(&plan.all),
+                    fields: Arc::clone(&plan.fields),
+                    names: Arc::clone(&plan.names),
+                });
+            }
+            return Ok(ViewRead::of(
+                attached,
+                view,
+                (0..view.features.len()).collect(),
+            ));
+        };
+        let features = names
+            .iter()
+            .map(|n| find_feature_index(view, n))
+            .collect::<Result<_>>()?;
+        Ok(ViewRead::of(attached, view, features))
+    }
+
+    /// The read of features `features` (indices) of `view`.
+    fn of(attached: &'r Attached, view: &'r View, features: Vec<usize>) -> ViewRead<'r> {
+        let (fields, names) = field_lists(view, &features);
         ViewRead {
             view,
-            features,
+            prefix: attached.prefix(view),
+            features: Cow::Owned(features),
             fields,
+            names,
         }
     }
 
-    /// The read of `fields` (`None`: every feature) of view `name`.
-    fn resolve(registry: &'r Registry, name: &str, fields: Option<&[&str]>) -> Result<Self> {
-        let view = find_view(registry, name)?;
-        let features = match fields {
-            None => view.features.iter().collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| find_feature(view, n))
-                .collect::<Result<_>>()?,
-        };
-        Ok(ViewRead::new(view, features))
+    /// The read of one view of a vector plan.
+    fn of_group(attached: &'r Attached, group: &'r GroupPlan) -> Option<ViewRead<'r>> {
+        let view = attached.registry.views.get(group.view)?;
+        Some(ViewRead {
+            view,
+            prefix: attached.prefix(view),
+            features: Cow::Borrowed(&group.features),
+            fields: Arc::clone(&group.fields),
+            names: Arc::clone(&group.names),
+        })
     }
 
-    fn push(&mut self, feature: &'r Feature) {
-        self.fields
-            .insert(self.features.len(), feature.name.as_str());
-        self.features.push(feature);
-    }
-
-    fn key(&self, registry: &Registry, id: impl EntityId, layout: KeyLayout) -> Result<String> {
-        view_key(registry, self.view, id, layout)
+    fn key(&self, id: impl EntityId, layout: KeyLayout) -> Result<String> {
+        view_key(&self.prefix, &self.view.name, id, layout)
     }
 
     fn command(&self, key: String) -> Command {
-        Command::hmget_owned(key, self.fields.iter().map(|f| (*f).to_owned()).collect())
+        Command::hmget_shared(key, Arc::clone(&self.fields))
     }
 
-    /// The result names (the feature names), shared by every row of a batch.
-    fn names(&self) -> Arc<[String]> {
-        self.features.iter().map(|f| f.name.clone()).collect()
+    fn row<'a>(&'a self, cmd: &'a Command, reply: Reply<'a>) -> Result<Row<'a>> {
+        let values = reply::hmget(cmd, self.fields.len(), reply)?;
+        Ok(Row::new(
+            cmd.key(),
+            FieldNames::Shared(&self.fields),
+            values,
+        ))
     }
 
-    fn row<'a>(&'a self, cmd: &'a Command, reply: Option<&'a Reply>) -> Result<Row<'a>> {
-        Row::new(cmd.key(), &self.fields, hmget_values(cmd, reply)?)
-    }
-
-    /// The features of one entity, `None` when it does not exist.
-    fn decode_entity(
-        &self,
-        cmd: &Command,
-        reply: Option<&Reply>,
-        names: &Arc<[String]>,
-    ) -> Result<Option<Features>> {
+    /// The features of one entity (its one command and reply), `None` when it does not exist.
+    fn decode_entity(&self, cmds: &[Command], replies: &[Reply<'_>]) -> Result<Option<Features>> {
+        let (Some(cmd), Some(&reply)) = (cmds.first(), replies.first()) else {
+            return Ok(None);
+        };
         let row = self.row(cmd, reply)?;
         if row.is_absent() {
             return Ok(None);
         }
+        let (values, statuses) = self.decode(&row, None)?.into_iter().unzip();
         Ok(Some(Features {
-            names: Arc::clone(names),
-            values: self.decode(&row)?,
+            names: Arc::clone(&self.names),
+            values,
+            statuses,
         }))
     }
 
-    /// The values of `row`, absent features as their defaults or `Null`.
-    fn decode(&self, row: &Row<'_>) -> Result<Vec<Value>> {
+    /// The values of `row` and their statuses. With `now` (epoch milliseconds: a feature
+    /// vector), a row older than the view's `max_age` is not used, as typed `FeatureVector`s do.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for a malformed value, or a malformed stamp when `max_age` applies.
+    fn decode(&self, row: &Row<'_>, now: Option<u64>) -> Result<Vec<(Value, Status)>> {
+        let gone = if row.is_absent() {
+            Some(Status::NotFound)
+        } else {
+            match (now, self.view.max_age_seconds) {
+                (Some(now), Some(max_age)) => {
+                    // A row without `_updated_at` cannot show that it is fresh.
+                    let stale = row
+                        .updated_at_ms()?
+                        .is_none_or(|at| now.saturating_sub(at) > max_age.saturating_mul(1_000));
+                    stale.then_some(Status::OutsideMaxAge)
+                }
+                _ => None,
+            }
+        };
         self.features
             .iter()
             .enumerate()
-            .map(|(i, f)| decode_feature(row, i, f))
+            .map(|(i, &f)| match (self.view.features.get(f), gone) {
+                (Some(feature), Some(status)) => Ok((Value::absent(feature), status)),
+                (Some(feature), None) => decode_feature(row, i, feature),
+                (None, _) => Ok((Value::Null, Status::NotFound)),
+            })
             .collect()
     }
 }
 
 /// Field `index` of `row` decoded as `feature`'s type by the codec, the way a typed view of
-/// the registry's Rust type (`i64`, `f64`, `String`, `bool`, `Vec<f32>`) decodes it.
-fn decode_feature(row: &Row<'_>, index: usize, feature: &Feature) -> Result<Value> {
+/// the registry's Rust type (`i64`, `f64`, `String`, `bool`, `Vec<f32>`) decodes it; an absent
+/// one as its default ([`Status::Defaulted`]), `Null` when optional ([`Status::Null`]), else
+/// `Null` with [`Status::NotFound`] (a typed view would fail).
+fn decode_feature(row: &Row<'_>, index: usize, feature: &Feature) -> Result<(Value, Status)> {
     let value = match feature.ty {
         FeatureType::Int => row.get::<Option<i64>>(index)?.map(Value::Int),
         FeatureType::Float => row.get::<Option<f64>>(index)?.map(Value::Float),
         FeatureType::String => row.get::<Option<String>>(index)?.map(Value::String),
         FeatureType::Bool => row.get::<Option<bool>>(index)?.map(Value::Bool),
-        FeatureType::FloatList => row.get::<Option<Vec<f32>>>(index)?.map(Value::FloatList),
+        FeatureType::FloatList => row
+            .get_list::<Option<Vec<f32>>>(index, &list_spec(feature))?
+            .map(Value::FloatList),
     };
-    Ok(value.unwrap_or_else(|| Value::absent(feature)))
+    Ok(match value {
+        Some(value) => (value, Status::Present),
+        None if feature.default.is_some() => (Value::absent(feature), Status::Defaulted),
+        None if feature.optional => (Value::Null, Status::Null),
+        None => (Value::Null, Status::NotFound),
+    })
+}
+
+/// The declaration of a `float_list` feature: its `len` and encoding, checked on every read and
+/// write.
+fn list_spec(feature: &Feature) -> crate::codec::ListSpec {
+    crate::codec::ListSpec::new(feature.len, feature.encoding.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -1098,22 +1372,66 @@ mod tests {
 
     #[test]
     fn read_plans_are_one_hmget_of_the_features_and_updated_at() {
-        let r = registry();
-        let plan = ViewRead::resolve(&r, "user_profile", Some(&["lifetime_value", "age"])).unwrap();
-        let cmd = plan.command(plan.key(&r, "u1", KeyLayout::Plain).unwrap());
+        let attached = Attached::new(Arc::new(registry()));
+        let plan =
+            ViewRead::resolve(&attached, "user_profile", Some(&["lifetime_value", "age"])).unwrap();
+        let cmd = plan.command(plan.key("u1", KeyLayout::Plain).unwrap());
         assert_eq!(
             cmd.to_string(),
             "HMGET fs:v1:user_profile:u1 lifetime_value age _updated_at"
         );
-        let mut grown = ViewRead::new(r.view("user_profile").unwrap(), Vec::new());
-        grown.push(
-            r.view("user_profile")
-                .unwrap()
-                .feature("embedding")
-                .unwrap(),
+        // Every feature: the precomputed plan, shared, and the same command.
+        let every = ViewRead::resolve(&attached, "user_profile", None).unwrap();
+        let again = ViewRead::resolve(&attached, "user_profile", None).unwrap();
+        assert!(Arc::ptr_eq(&every.fields, &again.fields));
+        let cmd = every.command(every.key("u1", KeyLayout::HashTag).unwrap());
+        assert_eq!(
+            cmd.to_string(),
+            "HMGET fs:v1:user_profile:{u1} age lifetime_value embedding _updated_at"
         );
-        grown.push(r.view("user_profile").unwrap().feature("age").unwrap());
-        assert_eq!(grown.fields, ["embedding", "age", "_updated_at"]);
+        assert_eq!(&*every.names, ["age", "lifetime_value", "embedding"]);
+    }
+
+    #[test]
+    fn vector_plans_group_by_view_and_are_kept() {
+        let attached = Attached::new(Arc::new(registry()));
+        let refs = [
+            "user_profile:embedding",
+            "user_risk_profile:fraud_score",
+            "user_profile:age",
+        ];
+        let plan = attached
+            .vector_plan(&refs, || vector_plan(&attached, &refs))
+            .unwrap();
+        assert_eq!(plan.groups.len(), 2);
+        assert_eq!(&*plan.groups[0].fields, ["embedding", "age", "_updated_at"]);
+        assert_eq!(plan.slots, [(0, 0), (1, 0), (0, 1)]);
+        assert_eq!(
+            &*plan.names,
+            [
+                "user_profile__embedding",
+                "user_risk_profile__fraud_score",
+                "user_profile__age"
+            ]
+        );
+        let kept = attached
+            .vector_plan(&refs, || panic!("planned twice"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&plan, &kept));
+        // Another list is another plan; an unknown name is an error, and nothing is kept.
+        let other = ["user_profile:age"];
+        let second = attached
+            .vector_plan(&other, || vector_plan(&attached, &other))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&plan, &second));
+        let bad = ["user_profile:agee"];
+        let err = attached
+            .vector_plan(&bad, || vector_plan(&attached, &bad))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("did you mean `user_profile:age`?"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1136,10 +1454,10 @@ mod tests {
             &Value::Null,
         )
         .unwrap();
-        let cmd = Command::Write(w.finish("k".into(), 1000, 7));
+        let cmd = Command::Write(w.finish("v", "k".into(), 1000, 7).unwrap());
         assert!(
             cmd.to_string()
-                .ends_with(" 1 k 1000 3 age 28 lifetime_value 3.0 _updated_at 7 embedding"),
+                .ends_with(" 1 k 1000 3 age 28 lifetime_value 3.0 _updated_at 0.007 embedding"),
             "{cmd}"
         );
         let err = encode(

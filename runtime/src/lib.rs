@@ -1,6 +1,8 @@
 //! The runtime of [fstore](https://docs.rs/fstore): [`Store`], its backends, plans, the codec,
 //! the error type, and the [`dynamic`] API that reads and writes features by name through a
-//! [`registry`]. Use it through the `fstore` facade crate, which adds `#[derive(FeatureView)]`.
+//! [`registry`]. Use it through the `fstore` facade crate, which adds `#[derive(FeatureView)]`
+//! and re-exports what users need by name; ARCHITECTURE.md at the repository root maps the
+//! modules.
 //!
 //! ```
 //! # async fn demo() -> fstore_runtime::Result<()> {
@@ -13,27 +15,37 @@
 //! ```
 #![warn(missing_docs)]
 
-mod cluster;
+mod attached;
+mod backend;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod codec;
+mod command;
 pub mod dynamic;
-mod embedded;
 mod entity;
 mod error;
-mod fast;
-pub mod ops;
-pub mod plan;
+mod exchange;
+mod reply;
+mod resp;
+mod stamp;
 mod store;
+mod transport;
+pub mod typed;
 pub mod vector;
 mod view;
 
+pub use backend::Embedded;
 pub use codec::FeatureValue;
-pub use dynamic::{Features, Value};
-pub use embedded::Embedded;
+pub use command::{
+    Command, Fields, FieldsIter, RowWriter, WriteCommand, MAX_TTL_MS, UPDATED_AT, WRITE_SCRIPT,
+};
+pub use dynamic::{Features, Status, Value};
 pub use entity::EntityId;
-pub use error::{Error, Result};
-pub use plan::{Command, Fields, RowWriter, WriteCommand};
+pub use error::{BatchWriteError, Error, Result, WriteOutcome};
+
 pub use store::{
-    Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_RESPONSE_TIMEOUT,
+    Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_POOL_SIZE,
+    DEFAULT_RESPONSE_TIMEOUT,
 };
 pub use vector::{FeatureVector, FieldReport, Report, Source, VectorRows, VectorView};
 pub use view::{FeatureView, KeyLayout, Row};
@@ -41,7 +53,3 @@ pub use view::{FeatureView, KeyLayout, Row};
 /// The `features.toml` registry (the `fstore-registry` crate): [`Registry`](registry::Registry),
 /// its views and features. Attach one with [`Store::with_registry`] to use the dynamic API.
 pub use fstore_registry as registry;
-
-/// One reply of the server protocol, as [`Store::execute`] returns it (the `redis` crate's
-/// `Value`).
-pub use redis::Value as Reply;

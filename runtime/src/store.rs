@@ -1,24 +1,30 @@
 //! `Store`: a handle on a backend (Valkey/Redis or embedded) that executes plans.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Value};
+use tokio::sync::Notify;
 use tokio::time::{timeout_at, Instant};
 
-use crate::cluster::Cluster;
-use crate::embedded::Embedded;
-use crate::plan::{Command, WRITE_SCRIPT};
+use crate::attached::Attached;
+use crate::backend::redis_client::{self, redact, Certificates, Managed};
+use crate::backend::{Backend, Cluster, Embedded, Server};
+use crate::command::{Command, Outcomes};
+use crate::error::{BatchWriteError, WriteOutcome};
+use crate::exchange::Read;
 use crate::registry::Registry;
+use crate::reply::Reply;
+use crate::transport::Pool;
 use crate::{Error, KeyLayout, Result};
 
 /// Default deadline for one round trip: serving must never hang on a slow server.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Default deadline for establishing a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default number of idle connections a store keeps per node ([`StoreBuilder::pool_size`]).
+pub const DEFAULT_POOL_SIZE: usize = 64;
 /// Default number of entities per pipeline in batch operations.
 pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 
@@ -26,11 +32,10 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 /// embedded backend.
 ///
 /// Cheap to clone (an `Arc`); share one `Store` across all tasks and handlers. On a server it
-/// holds one multiplexed connection that reconnects automatically after a failure; every round
-/// trip has a deadline ([`StoreBuilder::response_timeout`]). Typed batch reads and batch writes
-/// (`read_batch`, `write_batch`) use a small pool of extra connections, opened on first use, whose
-/// replies are decoded straight from the socket buffer (plain TCP and unix sockets with RESP2;
-/// other setups use the main connection).
+/// keeps a small pool of connections, opened on demand, whose replies are decoded straight
+/// from the socket buffer (`rediss://` goes through the `redis` crate's connection); a dead
+/// connection is replaced by the next call, and every round trip has a deadline
+/// ([`StoreBuilder::response_timeout`]).
 ///
 /// On a cluster ([`Store::connect_cluster`]) the same operations run unchanged: single commands
 /// are routed by key, batches are split by shard and sent to all shards at once, writes are one
@@ -55,7 +60,7 @@ pub const DEFAULT_PIPELINE_CHUNK: usize = 1_000;
 pub struct Store {
     inner: Arc<Inner>,
     /// The registry of the dynamic API ([`Store::with_registry`]); clones share it.
-    registry: Option<Arc<Registry>>,
+    registry: Option<Arc<Attached>>,
 }
 
 struct Inner {
@@ -65,66 +70,47 @@ struct Inner {
     layout: KeyLayout,
     /// Pipelines executed, for [`Store::round_trips`].
     round_trips: AtomicU64,
+    /// Set by [`Store::close`]: no new calls.
+    closed: AtomicBool,
+    /// Calls in flight, which `close` waits for.
+    in_flight: AtomicUsize,
+    /// Woken when `in_flight` drops to zero.
+    drained: Notify,
 }
 
-enum Backend {
-    Server(Box<Server>),
-    Cluster(Cluster),
-    Embedded(Embedded),
+impl Inner {
+    fn new(backend: Backend, response_timeout: Duration, chunk: usize, layout: KeyLayout) -> Inner {
+        Inner {
+            backend,
+            response_timeout,
+            chunk,
+            layout,
+            round_trips: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            drained: Notify::new(),
+        }
+    }
+
+    /// Registers a call in flight, or [`Error::Closed`].
+    fn begin(&self) -> Result<InFlight<'_>> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let call = InFlight(self);
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        Ok(call)
+    }
 }
 
-/// One Valkey or Redis server.
-struct Server {
-    /// Set once connected; a lazily built store connects on first use.
-    conn: tokio::sync::OnceCell<ConnectionManager>,
-    client: redis::Client,
-    config: ConnectionManagerConfig,
-    connect_timeout: Duration,
-    /// Host and port or socket path, without credentials.
-    addr: String,
-    /// Raw connections for batch reads; `None` where unsupported (TLS, RESP3).
-    fast: Option<crate::fast::Pool>,
-    /// `WAIT` for this many replicas, this long, after writes.
-    wait: Option<(usize, Duration)>,
-}
+/// A call in flight; its end may let [`Store::close`] finish.
+struct InFlight<'a>(&'a Inner);
 
-impl Server {
-    /// The connection, made now if this is the first use of a lazily built store (or an earlier
-    /// attempt failed).
-    async fn conn(&self) -> Result<&ConnectionManager> {
-        self.conn
-            .get_or_try_init(|| async {
-                let deadline = Instant::now() + self.connect_timeout;
-                let connect =
-                    ConnectionManager::new_with_config(self.client.clone(), self.config.clone());
-                let conn = timeout_at(deadline, connect)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        op: format!("a connection to {}", self.addr),
-                        after: self.connect_timeout,
-                    })?
-                    .map_err(|e| redis_error(&self.addr, e, None, self.connect_timeout))?;
-                // One round trip: PING, so that a server that requires a password (it answers
-                // every command but AUTH with NOAUTH) is reported now rather than at the first
-                // read; and the write script, so that the first writes need no second round
-                // trip. A user without permission for SCRIPT (a read-only ACL user) can still
-                // read; writes then report the server's refusal themselves. The manager's own
-                // response timeout bounds the round trip.
-                let mut setup = redis::pipe();
-                setup.cmd("PING");
-                setup.cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT);
-                let replies = conn.clone().send_packed_commands(&setup, 0, 2).await;
-                if let Ok([Value::ServerError(e), ..]) = replies.as_deref() {
-                    if e.code() == "NOAUTH" {
-                        return Err(Error::Auth {
-                            addr: self.addr.clone(),
-                            message: format!("{e}; the server requires a password"),
-                        });
-                    }
-                }
-                Ok(conn)
-            })
-            .await
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.drained.notify_waiters();
+        }
     }
 }
 
@@ -134,7 +120,7 @@ impl fmt::Debug for Store {
             .field("backend", &self.backend_name())
             .field("response_timeout", &self.inner.response_timeout)
             .field("pipeline_chunk_size", &self.inner.chunk)
-            .field("registry", &self.registry.as_ref().map(|r| r.file.as_str()))
+            .field("registry", &self.registry().map(|r| r.file.as_str()))
             .finish()
     }
 }
@@ -195,13 +181,12 @@ impl Store {
     /// Each call makes a new, empty store; clones of the returned `Store` share it.
     pub fn embedded() -> Store {
         Store {
-            inner: Arc::new(Inner {
-                backend: Backend::Embedded(Embedded::new()),
-                response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-                chunk: DEFAULT_PIPELINE_CHUNK,
-                layout: KeyLayout::Plain,
-                round_trips: AtomicU64::new(0),
-            }),
+            inner: Arc::new(Inner::new(
+                Backend::Embedded(Embedded::new()),
+                DEFAULT_RESPONSE_TIMEOUT,
+                DEFAULT_PIPELINE_CHUNK,
+                KeyLayout::Plain,
+            )),
             registry: None,
         }
     }
@@ -242,7 +227,7 @@ impl Store {
     pub fn with_registry(&self, registry: impl Into<Arc<Registry>>) -> Store {
         Store {
             inner: Arc::clone(&self.inner),
-            registry: Some(registry.into()),
+            registry: Some(Arc::new(Attached::new(registry.into()))),
         }
     }
 
@@ -253,19 +238,38 @@ impl Store {
     /// assert!(store.registry().is_none());
     /// ```
     pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_deref().map(|a| &*a.registry)
+    }
+
+    /// The attached registry with its per-view plans.
+    pub(crate) fn attached(&self) -> Option<&Attached> {
         self.registry.as_deref()
     }
 
-    /// The store the environment variable `var` names: a server when it holds a URL, else the
-    /// embedded backend (unset or empty). Handy for programs that run against Valkey in
-    /// production and in-process in development: `Store::from_env("VALKEY_URL")`.
+    /// The store the environment describes: a server when the variable `var` holds a URL, a
+    /// cluster when it holds several (comma-separated), else the embedded backend (unset or
+    /// empty). Handy for programs that run against Valkey in production and in-process in
+    /// development: `Store::from_env("VALKEY_URL")`.
+    ///
+    /// With a URL, these variables are read too, each optional:
+    ///
+    /// | variable | builder setting |
+    /// |---|---|
+    /// | `FSTORE_USERNAME`, `FSTORE_PASSWORD` | [`username`](StoreBuilder::username), [`password`](StoreBuilder::password) |
+    /// | `FSTORE_RESPONSE_TIMEOUT_MS`, `FSTORE_CONNECT_TIMEOUT_MS` | [`response_timeout`](StoreBuilder::response_timeout), [`connect_timeout`](StoreBuilder::connect_timeout), in milliseconds |
+    /// | `FSTORE_POOL_SIZE` | [`pool_size`](StoreBuilder::pool_size) |
+    /// | `FSTORE_PIPELINE_CHUNK` | [`pipeline_chunk_size`](StoreBuilder::pipeline_chunk_size) |
+    /// | `FSTORE_HASH_TAG_ENTITIES` (`true`/`false`) | [`hash_tag_entities`](StoreBuilder::hash_tag_entities) |
+    /// | `FSTORE_TLS_CA_FILE` | `tls_root_certificate` (a PEM file; `tls` feature) |
+    /// | `FSTORE_TLS_CERT_FILE` with `FSTORE_TLS_KEY_FILE` | `tls_client_certificate` (PEM files; `tls` feature) |
     ///
     /// # Errors
-    /// As [`Store::connect`], when `var` holds a URL.
+    /// [`Error::Config`] naming the variable for a value that does not parse or a file that
+    /// cannot be read; otherwise as [`StoreBuilder::build`].
     pub async fn from_env(var: &str) -> Result<Store> {
-        match std::env::var(var) {
-            Ok(url) if !url.is_empty() => Store::connect(&url).await,
-            _ => Ok(Store::embedded()),
+        match StoreBuilder::from_env(var)? {
+            Some(builder) => builder.build().await,
+            None => Ok(Store::embedded()),
         }
     }
 
@@ -298,9 +302,9 @@ impl Store {
     }
 
     /// How many pipelines (round trips) this store and its clones have sent so far, whatever the
-    /// backend: one per [`execute`](Self::execute) with commands, per `write_batch` transaction
-    /// and per `read_batch` chunk. A write script reloaded after a server restart is not counted.
-    /// On a cluster, one such call counts once although it sends one pipeline per shard (at the
+    /// backend: one per single read or write, per `read_batch` chunk and per `write_batch`
+    /// transaction. A write script reloaded after a server restart is not counted. On a
+    /// cluster, one such call counts once although it sends one pipeline per shard (at the
     /// same time), and its resends after a failover are not counted. For tests and metrics.
     pub fn round_trips(&self) -> u64 {
         self.inner.round_trips.load(Ordering::Relaxed)
@@ -311,246 +315,152 @@ impl Store {
         self.inner.response_timeout
     }
 
-    /// The raw-connection pool of the batch-read path and the server's address, when this store
-    /// has one.
-    pub(crate) fn fast_pool(&self) -> Option<(&crate::fast::Pool, &str)> {
-        match &self.inner.backend {
-            Backend::Server(server) => server
-                .fast
-                .as_ref()
-                .map(|pool| (pool, server.addr.as_str())),
-            _ => None,
-        }
-    }
-
-    /// Counts one round trip made outside [`execute`](Self::execute).
-    pub(crate) fn count_round_trip(&self) {
-        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Executes `commands` in one pipeline (one round trip) and returns one reply per command.
+    /// Checks that the backend answers: one `PING` (to every primary of a cluster, after reading
+    /// its slot map afresh), within the response timeout. For health checks: `GET /health`
+    /// returning 503 when this fails.
     ///
-    /// Generated code calls this with the plans it builds; callers with plans of their own may
-    /// too. Replies that are server errors are returned as [`Reply::ServerError`](crate::Reply::ServerError); transport
-    /// failures are errors. Each command is atomic on its own; the pipeline as a whole is not.
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> fstore_runtime::Result<()> {
+    /// let store = fstore_runtime::Store::embedded();
+    /// store.ping().await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
-    /// [`Error::Timeout`] when no answer arrives within the response timeout;
-    /// [`Error::Connection`] when the connection fails and a reconnect does not help.
-    pub async fn execute(&self, commands: &[Command]) -> Result<Vec<Value>> {
-        if commands.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        match &self.inner.backend {
-            Backend::Embedded(db) => Ok(db.execute(commands)),
-            Backend::Cluster(cluster) => {
-                cluster.execute(commands, self.inner.response_timeout).await
+    /// [`Error::Connection`], [`Error::Timeout`], [`Error::Auth`], [`Error::Closed`].
+    pub async fn ping(&self) -> Result<()> {
+        let _call = self.inner.begin()?;
+        self.inner.backend.ping(self.inner.response_timeout).await
+    }
+
+    /// Closes the store gracefully: from now on every call on it and on its clones returns
+    /// [`Error::Closed`]; the calls already in flight finish, and then the idle connections
+    /// are closed. Returns once they are. Dropping the last clone of a store closes its
+    /// connections too, without waiting; `close` is for a shutdown that must not cut a write
+    /// short.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = fstore_runtime::Store::embedded();
+    /// let clone = store.clone();
+    /// store.close().await;
+    /// assert!(matches!(clone.ping().await, Err(fstore_runtime::Error::Closed)));
+    /// # }
+    /// ```
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        loop {
+            let drained = self.inner.drained.notified();
+            if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
+                break;
             }
-            Backend::Server(server) => {
-                let mut replies = match commands {
-                    // One command needs no pipeline (and no pipeline's bookkeeping).
-                    [one] => {
-                        self.round_trip(server, commands, Request::One(&one.to_cmd()))
-                            .await?
-                    }
-                    _ => {
-                        let mut pipe = redis::Pipeline::with_capacity(commands.len());
-                        for cmd in commands {
-                            cmd.append_to(&mut pipe);
-                        }
-                        self.round_trip(server, commands, Request::Many(&pipe))
-                            .await?
-                    }
-                };
-                self.load_script_if_missing(server, commands, &mut replies)
-                    .await?;
-                let writes = commands.iter().any(|c| matches!(c, Command::Write(_)));
-                if writes && replies.iter().all(|r| !matches!(r, Value::ServerError(_))) {
-                    self.wait_for_replicas(server, commands).await?;
-                }
-                Ok(replies)
+            drained.await;
+        }
+        self.inner.backend.close();
+    }
+
+    /// Runs the read commands `cmds` in one round trip (nothing when empty) and appends
+    /// `decode` of each `group` of consecutive replies to `out`: the one way every read
+    /// (typed, vector, dynamic) reaches the backend. A transient server error (`LOADING`, …)
+    /// is retried within the deadline.
+    pub(crate) async fn run_reads<T: Send>(
+        &self,
+        cmds: &[Command],
+        group: usize,
+        out: &mut Vec<T>,
+        decode: impl FnMut(&[Command], &[Reply<'_>]) -> Result<T> + Send,
+    ) -> Result<()> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let _call = self.inner.begin()?;
+        let mut decode = decode;
+        let before = out.len();
+        let mut retry = Retry::new(self.inner.response_timeout);
+        loop {
+            self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+            let mut read = Read::new(cmds, group, &mut *out, &mut decode);
+            match self.inner.backend.read(&mut read, retry.left()).await {
+                Err(e) if e.is_transient_server() && retry.pause().await => out.truncate(before),
+                done => return done,
             }
         }
     }
 
-    /// Applies `writes` (all [`Command::Write`]) as one transaction: on a server, one pipeline
-    /// `MULTI`, then `HSET` / `HDEL` / `PEXPIRE` per entity, then `EXEC`, so that the whole
-    /// chunk is applied or (when the connection drops before `EXEC`) nothing is; no key is left
-    /// without its expiry. Returns one reply per write, as [`execute`](Self::execute) would: the
-    /// number of fields set, or the first server error of that entity's commands.
-    pub(crate) async fn execute_writes(&self, writes: &[Command]) -> Result<Vec<Value>> {
+    /// Sends `cmds` (all writes) in pipelines of [`Store::pipeline_chunk_size`], one after the
+    /// other; `Ok` when every entity was applied, else [`Error::Batch`] with each one's outcome.
+    /// A transport error stops the call: that pipeline's entities are unknown, the rest not sent.
+    pub(crate) async fn run_write_batch(&self, cmds: &[Command]) -> Result<()> {
+        // One call for `close`: it waits for the whole batch, which is refused whole (before
+        // anything is sent) if the store is already closed.
+        let _call = self.inner.begin()?;
+        let mut outcomes: Vec<WriteOutcome> = Vec::with_capacity(cmds.len());
+        let mut cause: Option<Box<Error>> = None;
+        let mut stopped = false;
+        for chunk in cmds.chunks(self.pipeline_chunk_size().max(1)) {
+            if stopped {
+                outcomes.extend(chunk.iter().map(|_| WriteOutcome::NotSent));
+                continue;
+            }
+            match self.write_pipeline(chunk).await {
+                Ok(results) => outcomes.extend(results.into_iter().map(|r| match r {
+                    Ok(()) => WriteOutcome::Applied,
+                    Err(e) => WriteOutcome::Refused(e),
+                })),
+                Err(e @ Error::NotReplicated { .. }) => {
+                    outcomes.extend(chunk.iter().map(|_| WriteOutcome::NotReplicated));
+                    cause.get_or_insert_with(|| Box::new(e));
+                }
+                Err(e) => {
+                    outcomes.extend(chunk.iter().map(|_| WriteOutcome::Unknown));
+                    cause = Some(Box::new(e));
+                    stopped = true;
+                }
+            }
+        }
+        if outcomes.iter().all(WriteOutcome::is_applied) {
+            Ok(())
+        } else {
+            Err(Error::Batch(Box::new(BatchWriteError::new(
+                outcomes, cause,
+            ))))
+        }
+    }
+
+    /// Applies `writes` in one round trip, each its own atomic unit; one result per write: the
+    /// one way every write reaches the backend. Writes refused for a transient reason are sent
+    /// again within the deadline.
+    pub(crate) async fn run_writes(&self, writes: &[Command]) -> Result<Outcomes> {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
-        let Backend::Server(server) = &self.inner.backend else {
-            // The embedded backend applies a whole `execute` under one lock; a cluster makes one
-            // transaction per entity, as a transaction cannot span slots.
-            return self.execute(writes).await;
-        };
+        let _call = self.inner.begin()?;
+        self.write_pipeline(writes).await
+    }
+
+    /// [`run_writes`](Self::run_writes) within a call already begun.
+    async fn write_pipeline(&self, writes: &[Command]) -> Result<Outcomes> {
+        let mut retry = Retry::new(self.inner.response_timeout);
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        // The raw connections, unless a `WAIT` must follow on the connection that wrote.
-        if let (Some(pool), None) = (&server.fast, server.wait) {
-            let after = self.inner.response_timeout;
-            return crate::fast::transaction(pool, &server.addr, after, writes).await;
-        }
-        let mut pipe = redis::Pipeline::with_capacity(writes.len() * 3 + 2);
-        let counts = crate::plan::append_transaction(&mut pipe, writes);
-        let replies = self
-            .round_trip(server, writes, Request::Many(&pipe))
-            .await?;
-        let replies = crate::plan::transaction_replies(writes, &counts, &replies)?;
-        if replies.iter().all(|r| !matches!(r, Value::ServerError(_))) {
-            self.wait_for_replicas(server, writes).await?;
-        }
-        Ok(replies)
-    }
-
-    /// After a server restart or `SCRIPT FLUSH` the write script is unknown: load it and resend
-    /// the writes that were refused (they are idempotent), in one more round trip.
-    async fn load_script_if_missing(
-        &self,
-        server: &Server,
-        commands: &[Command],
-        replies: &mut [Value],
-    ) -> Result<()> {
-        let missing: Vec<usize> = replies
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| matches!(r, Value::ServerError(e) if e.code() == "NOSCRIPT"))
-            .map(|(i, _)| i)
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let mut pipe = redis::Pipeline::with_capacity(missing.len() + 1);
-        pipe.cmd("SCRIPT").arg("LOAD").arg(WRITE_SCRIPT);
-        for &i in &missing {
-            commands[i].append_to(&mut pipe);
-        }
-        let retried = self
-            .round_trip(server, commands, Request::Many(&pipe))
-            .await?;
-        // The first reply is SCRIPT LOAD's (the hash, or an error the writes will repeat).
-        for (&i, reply) in missing.iter().zip(retried.into_iter().skip(1)) {
-            replies[i] = reply;
-        }
-        Ok(())
-    }
-
-    /// With [`StoreBuilder::wait_for_replicas`]: `WAIT` until enough replicas acknowledged the
-    /// writes just sent on the connection.
-    async fn wait_for_replicas(&self, server: &Server, writes: &[Command]) -> Result<()> {
-        let Some(wait) = server.wait else {
-            return Ok(());
-        };
-        let wait_cmd = crate::plan::wait_command(wait);
-        let reply = self
-            .round_trip(server, writes, Request::One(&wait_cmd))
-            .await?;
-        let writes: Vec<&Command> = writes.iter().collect();
-        crate::plan::check_replicated(wait.0, reply.first(), &writes)
-    }
-
-    /// One round trip with the deadline; a dropped connection is retried once within the same
-    /// deadline, so that the first call after a server restart succeeds. `commands` are what the
-    /// request carries, for error messages.
-    async fn round_trip(
-        &self,
-        server: &Server,
-        commands: &[Command],
-        request: Request<'_>,
-    ) -> Result<Vec<Value>> {
-        let addr = server.addr.as_str();
-        let conn = server.conn().await?;
-        let after = self.inner.response_timeout;
-        let deadline = Instant::now() + after;
-        let timeout = || Error::Timeout {
-            op: match request {
-                Request::One(_) => format!("a reply from {addr}"),
-                Request::Many(pipe) => {
-                    format!("a pipeline of {} commands to {addr}", pipe.len())
-                }
-            },
-            after,
-        };
-        let attempt = || {
-            let mut conn = conn.clone();
-            async move {
-                match request {
-                    Request::One(cmd) => conn.send_packed_command(cmd).await.map(|v| vec![v]),
-                    Request::Many(pipe) => conn.send_packed_commands(pipe, 0, pipe.len()).await,
-                }
+        let mut results = self.inner.backend.write(writes, retry.left()).await?;
+        // Writes refused for a passing reason (LOADING, READONLY after a failover, …) are sent
+        // again, alone, within the deadline: a write is idempotent.
+        loop {
+            let again: Vec<usize> = (0..results.len())
+                .filter(|&i| results[i].as_ref().is_err_and(Error::is_transient_server))
+                .collect();
+            if again.is_empty() || !retry.pause().await {
+                return Ok(results);
             }
-        };
-        let first = timeout_at(deadline, attempt())
-            .await
-            .map_err(|_| timeout())?;
-        let result = match first {
-            Err(e) if is_reconnectable(&e) => timeout_at(deadline, attempt())
-                .await
-                .map_err(|_| timeout())?,
-            other => other,
-        };
-        result.map_err(|e| redis_error(addr, e, commands.first(), after))
-    }
-}
-
-/// What one round trip sends.
-#[derive(Clone, Copy)]
-enum Request<'a> {
-    One(&'a redis::Cmd),
-    Many(&'a redis::Pipeline),
-}
-
-/// Errors after which a fresh connection may succeed.
-fn is_reconnectable(e: &RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
-}
-
-/// The error for a client error talking to `addr` (a server, or a cluster's seed list) while
-/// sending `command`: [`Error::Auth`] for refused credentials, [`Error::PermissionDenied`] for a
-/// `NOPERM`, [`Error::Timeout`] for the client's own deadline, else [`Error::Connection`].
-pub(crate) fn redis_error(
-    addr: &str,
-    e: RedisError,
-    command: Option<&Command>,
-    after: Duration,
-) -> Error {
-    // The cluster client reports a failed first connection as an I/O error whose text is the
-    // node's error: the kind is lost, only the words remain.
-    let cluster_auth = e.kind() == redis::ErrorKind::Io && {
-        let text = e.to_string();
-        text.contains("Failed to create initial connections")
-            && ["AuthenticationFailed", "WRONGPASS", "NOAUTH"]
-                .iter()
-                .any(|w| text.contains(w))
-    };
-    if cluster_auth
-        || e.kind() == redis::ErrorKind::AuthenticationFailed
-        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
-    {
-        return Error::Auth {
-            addr: addr.to_owned(),
-            message: e.to_string(),
-        };
-    }
-    if e.code() == Some("NOPERM") {
-        return Error::PermissionDenied {
-            command: command.map_or("the connection setup", Command::name),
-            key: command.map(Command::key).unwrap_or_default().to_owned(),
-            message: e.to_string(),
-        };
-    }
-    if e.is_timeout() {
-        return Error::Timeout {
-            op: format!("a reply from {addr}"),
-            after,
-        };
-    }
-    Error::Connection {
-        addr: addr.to_owned(),
-        source: e,
+            let cmds: Vec<Command> = again.iter().map(|&i| writes[i].clone()).collect();
+            self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+            let redo = self.inner.backend.write(&cmds, retry.left()).await?;
+            for (i, result) in again.into_iter().zip(redo) {
+                results[i] = result;
+            }
+        }
     }
 }
 
@@ -574,6 +484,7 @@ pub struct StoreBuilder {
     read_from_replicas: bool,
     wait: Option<(usize, Duration)>,
     lazy: bool,
+    pool_size: usize,
     #[cfg(feature = "tls")]
     root_cert: Option<Vec<u8>>,
     #[cfg(feature = "tls")]
@@ -594,7 +505,8 @@ impl fmt::Debug for StoreBuilder {
             .field("key_layout", &self.layout)
             .field("read_from_replicas", &self.read_from_replicas)
             .field("wait_for_replicas", &self.wait)
-            .field("connect_lazily", &self.lazy);
+            .field("connect_lazily", &self.lazy)
+            .field("pool_size", &self.pool_size);
         #[cfg(feature = "tls")]
         d.field("tls_root_certificate", &self.root_cert.is_some())
             .field("tls_client_certificate", &self.client_cert.is_some());
@@ -616,11 +528,126 @@ impl StoreBuilder {
             read_from_replicas: false,
             wait: None,
             lazy: false,
+            pool_size: DEFAULT_POOL_SIZE,
             #[cfg(feature = "tls")]
             root_cert: None,
             #[cfg(feature = "tls")]
             client_cert: None,
         }
+    }
+
+    /// The builder the environment describes (see [`Store::from_env`]): `None` when `var` is
+    /// unset or empty.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable for a value that does not parse or a file that
+    /// cannot be read.
+    pub fn from_env(var: &str) -> Result<Option<StoreBuilder>> {
+        StoreBuilder::from_vars(var, |name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read by `get`.
+    fn from_vars(var: &str, get: impl Fn(&str) -> Option<String>) -> Result<Option<StoreBuilder>> {
+        let Some(urls) = get(var).filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let urls: Vec<&str> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let mut b = match urls.as_slice() {
+            [one] => Store::builder(one),
+            many => Store::cluster_builder(many),
+        };
+        let number = |name: &str| -> Result<Option<u64>> {
+            get(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| Error::Config(format!("{name}={v:?} is not a whole number")))
+                })
+                .transpose()
+        };
+        if let Some(user) = get("FSTORE_USERNAME") {
+            b = b.username(user);
+        }
+        if let Some(password) = get("FSTORE_PASSWORD") {
+            b = b.password(password);
+        }
+        if let Some(ms) = number("FSTORE_RESPONSE_TIMEOUT_MS")? {
+            b = b.response_timeout(Duration::from_millis(ms));
+        }
+        if let Some(ms) = number("FSTORE_CONNECT_TIMEOUT_MS")? {
+            b = b.connect_timeout(Duration::from_millis(ms));
+        }
+        if let Some(n) = number("FSTORE_POOL_SIZE")? {
+            b = b.pool_size(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(n) = number("FSTORE_PIPELINE_CHUNK")? {
+            b = b.pipeline_chunk_size(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(v) = get("FSTORE_HASH_TAG_ENTITIES") {
+            let on = match v.trim() {
+                "true" | "1" => true,
+                "false" | "0" | "" => false,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "FSTORE_HASH_TAG_ENTITIES={v:?} is not `true` or `false`"
+                    )))
+                }
+            };
+            b = b.hash_tag_entities(on);
+        }
+        let file = |name: &str| -> Result<Option<Vec<u8>>> {
+            get(name)
+                .map(|path| {
+                    std::fs::read(&path)
+                        .map_err(|e| Error::Config(format!("{name}={path:?} cannot be read: {e}")))
+                })
+                .transpose()
+        };
+        let ca = file("FSTORE_TLS_CA_FILE")?;
+        let cert = file("FSTORE_TLS_CERT_FILE")?;
+        let key = file("FSTORE_TLS_KEY_FILE")?;
+        if cert.is_some() != key.is_some() {
+            return Err(Error::Config(
+                "FSTORE_TLS_CERT_FILE and FSTORE_TLS_KEY_FILE go together: set both or neither"
+                    .to_owned(),
+            ));
+        }
+        b.tls_from_env(ca, cert.zip(key))
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_from_env(
+        mut self,
+        ca: Option<Vec<u8>>,
+        client: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Option<StoreBuilder>> {
+        if let Some(ca) = ca {
+            self = self.tls_root_certificate(ca);
+        }
+        if let Some((cert, key)) = client {
+            self = self.tls_client_certificate(cert, key);
+        }
+        Ok(Some(self))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_from_env(
+        self,
+        ca: Option<Vec<u8>>,
+        client: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<Option<StoreBuilder>> {
+        if ca.is_some() || client.is_some() {
+            return Err(Error::Config(
+                "FSTORE_TLS_* files are set, but fstore was built without TLS; enable its `tls` \
+                 feature"
+                    .to_owned(),
+            ));
+        }
+        Ok(Some(self))
     }
 
     /// The deadline of one round trip (default 500 ms). A call that gets no answer in time
@@ -645,6 +672,17 @@ impl StoreBuilder {
         self
     }
 
+    /// How many idle connections per node the store keeps for reuse (default 64, at least 1).
+    ///
+    /// Each call takes a connection from the pool (or opens one when none is idle) and gives it
+    /// back when done, so a store needs about as many connections as it has calls in flight;
+    /// connections beyond this many are closed when their call ends. Raise it for services with
+    /// more concurrent calls per store, to avoid reconnecting under load.
+    pub fn pool_size(mut self, connections: usize) -> Self {
+        self.pool_size = connections.max(1);
+        self
+    }
+
     /// The ACL username, instead of the URL's.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
@@ -661,7 +699,7 @@ impl StoreBuilder {
     /// `fs:v1:user_profile:user_123` (default `false`).
     ///
     /// Every view of one entity then lives in one slot, on one node: a multi-view
-    /// [`vector`](crate::vector::vector) of one entity is one pipeline to one node instead of
+    /// `vector` of one entity is one pipeline to one node instead of
     /// one per view, and an entity's views fail over together. The trade-off: keys are spread by
     /// entity only, so one very hot entity loads one node with all its views; and the layout is
     /// part of the data format, so every reader and writer of the data (a Python job included)
@@ -731,50 +769,41 @@ impl StoreBuilder {
     /// [`connect_lazily`](Self::connect_lazily)).
     pub async fn build(self) -> Result<Store> {
         let backend = if self.cluster {
-            Backend::Cluster(self.build_cluster().await?)
+            Backend::Cluster(Box::new(self.build_cluster().await?))
         } else {
             let server = self.build_server()?;
             if !self.lazy {
-                server.conn().await?;
+                server
+                    .connect(self.connect_timeout.max(self.response_timeout))
+                    .await?;
             }
             Backend::Server(Box::new(server))
         };
         Ok(Store {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::new(
                 backend,
-                response_timeout: self.response_timeout,
-                chunk: self.chunk,
-                layout: self.layout,
-                round_trips: AtomicU64::new(0),
-            }),
+                self.response_timeout,
+                self.chunk,
+                self.layout,
+            )),
             registry: None,
         })
     }
 
-    /// The connection info of `url`, with the builder's credentials.
+    fn certificates(&self) -> Certificates {
+        #[cfg(feature = "tls")]
+        {
+            Certificates {
+                root: self.root_cert.clone(),
+                client: self.client_cert.clone(),
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        Certificates::default()
+    }
+
     fn connection_info(&self, url: &str) -> Result<redis::ConnectionInfo> {
-        use redis::IntoConnectionInfo as _;
-        if !cfg!(feature = "tls") && url.starts_with("rediss:") {
-            return Err(Error::Config(format!(
-                "{:?} is a TLS URL, but fstore was built without TLS; enable its `tls` feature",
-                redact(url)
-            )));
-        }
-        let info = url.into_connection_info().map_err(|e| {
-            Error::Config(format!(
-                "cannot use {:?} as a server URL ({e}); expected redis://host:port, \
-                 rediss://host:port or unix:///path",
-                redact(url)
-            ))
-        })?;
-        let mut settings = info.redis_settings().clone();
-        if let Some(user) = &self.username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = &self.password {
-            settings = settings.set_password(password);
-        }
-        Ok(info.set_redis_settings(settings))
+        redis_client::connection_info(url, self.username.as_deref(), self.password.as_deref())
     }
 
     fn build_server(&self) -> Result<Server> {
@@ -785,51 +814,20 @@ impl StoreBuilder {
             )));
         };
         let info = self.connection_info(url)?;
-        let addr = info.addr().to_string();
-        let client = self.client(info.clone())?;
-        let fast = crate::fast::Pool::new(&info, self.connect_timeout);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.response_timeout))
-            // Few, quick reconnect attempts: a call that finds the connection broken starts a
-            // new attempt itself, so a long background retry only delays errors.
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(20))
-            .set_max_delay(Duration::from_millis(200));
-        Ok(Server {
-            conn: tokio::sync::OnceCell::new(),
-            client,
-            config,
-            connect_timeout: self.connect_timeout,
-            addr,
-            fast,
-            wait: self.wait,
-        })
-    }
-
-    #[cfg(feature = "tls")]
-    fn client(&self, info: redis::ConnectionInfo) -> Result<redis::Client> {
-        let certs = redis::TlsCertificates {
-            client_tls: self.client_cert.clone().map(|(client_cert, client_key)| {
-                redis::ClientTlsConfig {
-                    client_cert,
-                    client_key,
-                }
-            }),
-            root_cert: self.root_cert.clone(),
-        };
-        let addr = info.addr().to_string();
-        if certs.client_tls.is_none() && certs.root_cert.is_none() {
-            return redis::Client::open(info).map_err(|e| tls_config_error(&addr, e));
+        let addr = redis_client::addr(&info);
+        if let Some((target, setup)) =
+            redis_client::raw_target(&info, self.connect_timeout, self.pool_size)
+        {
+            return Ok(Server::raw(Pool::new(target, setup, false), self.wait));
         }
-        redis::Client::build_with_tls(info, certs).map_err(|e| tls_config_error(&addr, e))
-    }
-
-    #[cfg(not(feature = "tls"))]
-    fn client(&self, info: redis::ConnectionInfo) -> Result<redis::Client> {
-        let addr = info.addr().to_string();
-        redis::Client::open(info)
-            .map_err(|e| Error::Config(format!("cannot connect to {addr}: {e}")))
+        let client = redis_client::client(info, &self.certificates())?;
+        let managed = Managed::new(
+            client,
+            addr.clone(),
+            self.connect_timeout,
+            self.response_timeout,
+        );
+        Ok(Server::managed(managed, addr, self.wait))
     }
 
     async fn build_cluster(&self) -> Result<Cluster> {
@@ -852,9 +850,12 @@ impl StoreBuilder {
             .collect::<Result<Vec<_>>>()?;
         let addrs = infos
             .iter()
-            .map(|i| i.addr().to_string())
+            .map(redis_client::addr)
             .collect::<Vec<_>>()
             .join(", ");
+        // Nodes are reached at the addresses the cluster announces, with the seeds' settings.
+        let setup = redis_client::raw_target(&infos[0], self.connect_timeout, self.pool_size)
+            .map(|(_, setup)| setup);
         let first = infos[0].redis_settings().clone();
         let mut builder = ClusterClientBuilder::new(infos)
             .connection_timeout(self.connect_timeout)
@@ -898,43 +899,134 @@ impl StoreBuilder {
                 op: format!("a connection to the cluster of {addrs}"),
                 after: self.connect_timeout,
             })?
-            .map_err(|e| redis_error(&addrs, e, None, self.connect_timeout))?;
+            .map_err(|e| redis_client::redis_error(&addrs, e, None, self.connect_timeout))?;
         Ok(Cluster::new(
             conn,
             addrs,
+            setup,
             self.read_from_replicas,
             self.wait,
         ))
     }
 }
 
-#[cfg(feature = "tls")]
-fn tls_config_error(addr: &str, e: RedisError) -> Error {
-    Error::Config(format!(
-        "cannot set up TLS for {addr}: {e}; the certificates must be PEM"
-    ))
+/// The deadline of one call and its pauses between attempts after a transient server error:
+/// 5 ms, doubling up to 100 ms, never past the deadline.
+struct Retry {
+    after: Duration,
+    deadline: tokio::time::Instant,
+    pause: Duration,
+    retried: bool,
 }
 
-/// `url` with any password replaced by `***`.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+impl Retry {
+    fn new(after: Duration) -> Retry {
+        Retry {
+            after,
+            deadline: tokio::time::Instant::now() + after,
+            pause: Duration::from_millis(5),
+            retried: false,
         }
-        _ => url.to_owned(),
+    }
+
+    /// The time left for an attempt: the whole deadline for the first (which a timeout
+    /// reports as it was configured).
+    fn left(&self) -> Duration {
+        if !self.retried {
+            return self.after;
+        }
+        self.deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    /// Sleeps before the next attempt; `false` (without sleeping) when the attempt after the
+    /// pause would have less than one pause's time left.
+    async fn pause(&mut self) -> bool {
+        let left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        if left < self.pause * 2 {
+            return false;
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(100));
+        self.retried = true;
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
 
     #[test]
-    fn redact_hides_passwords() {
-        assert_eq!(redact("redis://u:secret@h:1"), "redis://u:***@h:1");
-        assert_eq!(redact("redis://:secret@h"), "redis://:***@h");
-        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
+    fn the_environment_configures_the_builder() {
+        assert!(StoreBuilder::from_vars("URL", vars(&[])).unwrap().is_none());
+        assert!(StoreBuilder::from_vars("URL", vars(&[("URL", " ")]))
+            .unwrap()
+            .is_none());
+        let b = StoreBuilder::from_vars(
+            "URL",
+            vars(&[
+                ("URL", "redis://h:1"),
+                ("FSTORE_USERNAME", "reader"),
+                ("FSTORE_PASSWORD", "s3cret"),
+                ("FSTORE_RESPONSE_TIMEOUT_MS", "250"),
+                ("FSTORE_CONNECT_TIMEOUT_MS", "2000"),
+                ("FSTORE_POOL_SIZE", "8"),
+                ("FSTORE_PIPELINE_CHUNK", "200"),
+                ("FSTORE_HASH_TAG_ENTITIES", "true"),
+            ]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.urls, ["redis://h:1"]);
+        assert!(!b.cluster);
+        assert_eq!(b.username.as_deref(), Some("reader"));
+        assert_eq!(b.password.as_deref(), Some("s3cret"));
+        assert_eq!(b.response_timeout, Duration::from_millis(250));
+        assert_eq!(b.connect_timeout, Duration::from_secs(2));
+        assert_eq!((b.pool_size, b.chunk), (8, 200));
+        assert_eq!(b.layout, KeyLayout::HashTag);
+        assert!(!format!("{b:?}").contains("s3cret"));
+
+        let cluster = StoreBuilder::from_vars("URL", vars(&[("URL", "redis://a:1, redis://b:2")]))
+            .unwrap()
+            .unwrap();
+        assert!(cluster.cluster);
+        assert_eq!(cluster.urls, ["redis://a:1", "redis://b:2"]);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (pairs, says) in [
+            (
+                vec![("URL", "redis://h"), ("FSTORE_POOL_SIZE", "many")],
+                "FSTORE_POOL_SIZE=\"many\" is not a whole number",
+            ),
+            (
+                vec![("URL", "redis://h"), ("FSTORE_HASH_TAG_ENTITIES", "yes")],
+                "FSTORE_HASH_TAG_ENTITIES",
+            ),
+            (
+                vec![
+                    ("URL", "redis://h"),
+                    ("FSTORE_TLS_CA_FILE", "/no/such/ca.pem"),
+                ],
+                "FSTORE_TLS_CA_FILE=\"/no/such/ca.pem\" cannot be read",
+            ),
+        ] {
+            let err = StoreBuilder::from_vars("URL", vars(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 }

@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use redis::Value;
-
-use crate::ops::{check_reply_count, hmget_values, now_ms};
-use crate::plan::Command;
-use crate::view::{empty_id, Row};
+use crate::codec::{ListField, ListSpec};
+use crate::command::Command;
+use crate::reply::{self, Reply};
+use crate::typed::now_ms;
+use crate::view::{empty_id, FieldNames, Row};
 use crate::{EntityId, Error, FeatureValue, KeyLayout, Result, Store};
 
 /// One view a vector reads from.
@@ -152,28 +152,30 @@ impl<'a> VectorRows<'a> {
         rows: Vec<Row<'a>>,
         now_ms: u64,
         report: Option<&'a mut Report>,
-    ) -> Self {
+    ) -> Result<Self> {
         let state = rows
             .iter()
             .zip(views)
             .map(|(row, view)| {
                 let present = !row.is_absent();
-                let stale = present
-                    && view.max_age_ms.is_some_and(|max| {
+                let stale = match view.max_age_ms {
+                    Some(max) if present => {
                         // A row without `_updated_at` cannot show that it is fresh.
-                        row.updated_at_ms()
+                        row.updated_at_ms()?
                             .is_none_or(|at| now_ms.saturating_sub(at) > max)
-                    });
-                (present, stale)
+                    }
+                    _ => false,
+                };
+                Ok((present, stale))
             })
-            .collect();
-        VectorRows {
+            .collect::<Result<_>>()?;
+        Ok(VectorRows {
             entity,
             views,
             rows,
             state,
             report,
-        }
+        })
     }
 
     /// Feature `index` of view `view`, decoded as `T`: the stored value when the view's row is
@@ -188,11 +190,40 @@ impl<'a> VectorRows<'a> {
         index: usize,
         default: Option<fn() -> T>,
     ) -> Result<T> {
+        self.take(view, index, default, |row, raw| row.decode::<T>(index, raw))
+    }
+
+    /// [`get`](Self::get) for a `float_list` feature declared as `spec` (its `len` and
+    /// encoding).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); [`Error::Decode`] when the stored list is in another encoding or
+    /// of another length.
+    pub fn get_list<T: ListField>(
+        &mut self,
+        view: usize,
+        index: usize,
+        spec: &ListSpec,
+    ) -> Result<T> {
+        self.take(view, index, None, |row, raw| {
+            row.decode_list(index, raw, spec).map(T::from_list)
+        })
+    }
+
+    /// Feature `index` of view `view`, by the rules of [`get`](Self::get), a stored value
+    /// decoded by `decode`.
+    fn take<T: FeatureValue>(
+        &mut self,
+        view: usize,
+        index: usize,
+        default: Option<fn() -> T>,
+        decode: impl FnOnce(&Row<'a>, &[u8]) -> Result<T>,
+    ) -> Result<T> {
         let (present, stale) = self.state.get(view).copied().unwrap_or((false, false));
         let row = self.rows.get(view);
         if let (true, false, Some(row)) = (present, stale, row) {
             if let Some(raw) = row.raw(index)? {
-                let value = row.decode::<T>(index, raw)?;
+                let value = decode(row, raw)?;
                 self.record(view, index, Source::Stored, false);
                 return Ok(value);
             }
@@ -217,35 +248,6 @@ impl<'a> VectorRows<'a> {
         })
     }
 
-    /// [`get`](Self::get) for a `float_list` feature of declared length `len`.
-    ///
-    /// # Errors
-    /// As [`get`](Self::get), and [`Error::Decode`] when the stored list has another length.
-    pub fn get_list<T: FeatureValue + ListLen>(
-        &mut self,
-        view: usize,
-        index: usize,
-        len: usize,
-    ) -> Result<T> {
-        let value = self.get::<T>(view, index, None)?;
-        match value.list_len() {
-            Some(n) if n != len => {
-                let v = self.views.get(view);
-                Err(Error::Decode {
-                    key: self.rows.get(view).map_or("?", |r| r.key()).to_owned(),
-                    field: v
-                        .and_then(|v| v.read_fields.get(index))
-                        .map_or("?", |f| f)
-                        .to_owned(),
-                    expected: T::EXPECTED,
-                    reason: format!("expected {len} floats, the declared `len`"),
-                    found: format!("{n} floats"),
-                })
-            }
-            _ => Ok(value),
-        }
-    }
-
     fn record(&mut self, view: usize, index: usize, source: Source, stale: bool) {
         if let (Some(report), Some(v)) = (self.report.as_deref_mut(), self.views.get(view)) {
             report.fields.push(FieldReport {
@@ -255,24 +257,6 @@ impl<'a> VectorRows<'a> {
                 stale,
             });
         }
-    }
-}
-
-/// The length of a `Vec<f32>` or `Option<Vec<f32>>` value (`None` for `None`).
-#[doc(hidden)]
-pub trait ListLen {
-    fn list_len(&self) -> Option<usize>;
-}
-
-impl ListLen for Vec<f32> {
-    fn list_len(&self) -> Option<usize> {
-        Some(self.len())
-    }
-}
-
-impl ListLen for Option<Vec<f32>> {
-    fn list_len(&self) -> Option<usize> {
-        self.as_ref().map(Vec::len)
     }
 }
 
@@ -358,8 +342,8 @@ pub fn vocab_onehot<T: VocabValue>(value: &T, vocab: &[&str], out: &mut [f32]) {
 
 /// A list as its columns (`out.len()` of them): `None` → NaN.
 #[doc(hidden)]
-pub fn list_columns<T: ListValues>(value: &T, out: &mut [f32]) {
-    match value.list_values() {
+pub fn list_columns<T: ListField>(value: &T, out: &mut [f32]) {
+    match value.list() {
         None => out.fill(f32::NAN),
         Some(values) => {
             for (slot, v) in out
@@ -369,24 +353,6 @@ pub fn list_columns<T: ListValues>(value: &T, out: &mut [f32]) {
                 *slot = *v;
             }
         }
-    }
-}
-
-/// `Vec<f32>` and `Option<Vec<f32>>` as slices.
-#[doc(hidden)]
-pub trait ListValues {
-    fn list_values(&self) -> Option<&[f32]>;
-}
-
-impl ListValues for Vec<f32> {
-    fn list_values(&self) -> Option<&[f32]> {
-        Some(self)
-    }
-}
-
-impl ListValues for Option<Vec<f32>> {
-    fn list_values(&self) -> Option<&[f32]> {
-        self.as_deref()
     }
 }
 
@@ -428,55 +394,81 @@ fn push_commands<T: FeatureVector>(
     Ok(())
 }
 
-/// Decodes the replies of one entity's commands.
+/// Decodes the replies of one entity's commands (one per view).
 fn decode_entity<T: FeatureVector>(
     entity: &str,
     cmds: &[Command],
-    replies: &[Value],
+    replies: &[Reply<'_>],
     now: u64,
     report: Option<&mut Report>,
 ) -> Result<T> {
     let mut rows = Vec::with_capacity(T::VIEWS.len());
-    for ((cmd, reply), view) in cmds.iter().zip(replies).zip(T::VIEWS) {
+    for ((cmd, &r), view) in cmds.iter().zip(replies).zip(T::VIEWS) {
+        let values = reply::hmget(cmd, view.read_fields.len(), r)?;
         rows.push(Row::new(
             cmd.key(),
-            view.read_fields,
-            hmget_values(cmd, Some(reply))?,
-        )?);
+            FieldNames::Static(view.read_fields),
+            values,
+        ));
     }
-    T::decode(&mut VectorRows::new(entity, T::VIEWS, rows, now, report))
+    T::decode(&mut VectorRows::new(entity, T::VIEWS, rows, now, report)?)
 }
 
 /// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
 ///
 /// # Errors
 /// [`Error::MissingFeature`] for a required feature with no value and no default;
-/// [`Error::Decode`]; [`Error::InvalidEntityId`]; transport errors from [`Store::execute`].
-pub async fn vector<T: FeatureVector>(store: &Store, id: impl EntityId) -> Result<T> {
-    let entity = entity_text::<T>(&id)?;
-    let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
-    let replies = store.execute(&cmds).await?;
-    check_reply_count(&cmds, &replies)?;
-    decode_entity(&entity, &cmds, &replies, now_ms(), None)
+/// [`Error::Decode`]; [`Error::InvalidEntityId`]; transport errors.
+pub async fn vector<T: FeatureVector + Send>(store: &Store, id: impl EntityId) -> Result<T> {
+    let (value, _) = read_one::<T>(store, id, false).await?;
+    Ok(value)
 }
 
 /// [`vector`], plus which fields were stored, defaulted or stale.
 ///
 /// # Errors
 /// As [`vector`].
-pub async fn vector_with_report<T: FeatureVector>(
+pub async fn vector_with_report<T: FeatureVector + Send>(
     store: &Store,
     id: impl EntityId,
+) -> Result<(T, Report)> {
+    read_one::<T>(store, id, true).await
+}
+
+async fn read_one<T: FeatureVector + Send>(
+    store: &Store,
+    id: impl EntityId,
+    with_report: bool,
 ) -> Result<(T, Report)> {
     let entity = entity_text::<T>(&id)?;
     let mut cmds = Vec::with_capacity(T::VIEWS.len());
     push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
-    let replies = store.execute(&cmds).await?;
-    check_reply_count(&cmds, &replies)?;
-    let mut report = Report::default();
-    let value = decode_entity(&entity, &cmds, &replies, now_ms(), Some(&mut report))?;
-    Ok((value, report))
+    let mut out = Vec::with_capacity(1);
+    let now = now_ms();
+    let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+        let mut report = Report::default();
+        let value = decode_entity(
+            &entity,
+            cmds,
+            replies,
+            now,
+            with_report.then_some(&mut report),
+        )?;
+        Ok((value, report))
+    };
+    store
+        .run_reads(&cmds, T::VIEWS.len(), &mut out, decode)
+        .await?;
+    out.pop().ok_or_else(|| Error::UnexpectedReply {
+        command: "HMGET",
+        key: cmds
+            .first()
+            .map(Command::key)
+            .unwrap_or_default()
+            .to_owned(),
+        expected: "one reply per view",
+        found: "none".to_owned(),
+    })
 }
 
 /// Reads the vectors of many entities: ids × views `HMGET`s in one pipeline (split into
@@ -487,7 +479,7 @@ pub async fn vector_with_report<T: FeatureVector>(
 /// As [`vector`], for the first entity that fails.
 pub async fn vector_batch<T, I>(store: &Store, ids: I) -> Result<Vec<T>>
 where
-    T: FeatureVector,
+    T: FeatureVector + Send,
     I: IntoIterator,
     I::Item: EntityId,
 {
@@ -513,27 +505,36 @@ where
     Ok(out)
 }
 
-async fn vector_chunk<T: FeatureVector>(
+async fn vector_chunk<T: FeatureVector + Send>(
     store: &Store,
     entities: &[String],
     cmds: &[Command],
     out: &mut Vec<T>,
 ) -> Result<()> {
-    let replies = store.execute(cmds).await?;
-    check_reply_count(cmds, &replies)?;
     let now = now_ms();
-    let views = T::VIEWS.len();
-    for (i, entity) in entities.iter().enumerate() {
-        let range = i * views..(i + 1) * views;
-        out.push(decode_entity(
-            entity,
-            &cmds[range.clone()],
-            &replies[range],
-            now,
-            None,
-        )?);
+    let layout = store.key_layout();
+    let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+        let entity = entity_of::<T>(cmds, layout);
+        decode_entity(entity, cmds, replies, now, None)
+    };
+    debug_assert_eq!(cmds.len(), entities.len() * T::VIEWS.len());
+    store.run_reads(cmds, T::VIEWS.len(), out, decode).await
+}
+
+/// The entity id of one entity's commands, from its first key (the call's own id text: the
+/// key is the first view's prefix, then the id, in a hash tag with [`KeyLayout::HashTag`]).
+fn entity_of<T: FeatureVector>(cmds: &[Command], layout: KeyLayout) -> &str {
+    let (Some(cmd), Some(view)) = (cmds.first(), T::VIEWS.first()) else {
+        return "?";
+    };
+    let id = cmd.key().strip_prefix(view.key_prefix).unwrap_or(cmd.key());
+    match layout {
+        KeyLayout::HashTag => id
+            .strip_prefix('{')
+            .and_then(|i| i.strip_suffix('}'))
+            .unwrap_or(id),
+        _ => id,
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,16 +2,16 @@
 
 use std::time::Duration;
 
-use redis::Value;
-
-use crate::plan::{Command, RowWriter, UPDATED_AT};
+use crate::codec::{ListField, ListSpec};
+use crate::command::{Command, RowWriter, UPDATED_AT};
+use crate::reply::Values;
 use crate::{EntityId, Error, FeatureValue, Result};
 
 /// A struct whose fields are the features of one feature view (or a subset: a projection).
 ///
 /// Implemented by `#[derive(FeatureView)]`; the derive also adds the inherent async methods
 /// `read`, `read_batch`, `write`, `write_batch` and `ttl`, which forward to the functions in
-/// [`ops`](crate::ops). The constants describe the storage layout; the methods build plans.
+/// `fstore`'s typed operations. The constants describe the storage layout; the methods build plans.
 /// Implementing it by hand is possible but not needed: every item the derive fills in is listed
 /// here so that generic code can be written over views.
 pub trait FeatureView: Sized {
@@ -70,18 +70,27 @@ pub trait FeatureView: Sized {
     /// The command a `write` of `self` as entity `id` sends, stamped `updated_at_ms`.
     ///
     /// # Errors
-    /// [`Error::InvalidEntityId`] for the empty id.
+    /// [`Error::InvalidEntityId`] for the empty id; [`Error::InvalidValue`] for a value out of
+    /// its feature's storage range.
     fn write_command(&self, id: impl EntityId, updated_at_ms: u64) -> Result<Command> {
         let key = Self::key(id)?;
-        Ok(self.write_command_for_key(key, updated_at_ms))
+        self.write_command_for_key(key, updated_at_ms)
     }
 
     /// [`write_command`](Self::write_command) for an already built key.
-    fn write_command_for_key(&self, key: String, updated_at_ms: u64) -> Command {
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a value out of its feature's storage range.
+    fn write_command_for_key(&self, key: String, updated_at_ms: u64) -> Result<Command> {
         let mut w = RowWriter::with_capacity(Self::FEATURES.len());
         self.encode(&mut w);
         let ttl_ms = u64::try_from(Self::TTL.as_millis()).unwrap_or(u64::MAX);
-        Command::Write(w.finish(key, ttl_ms, updated_at_ms))
+        Ok(Command::Write(w.finish(
+            Self::VIEW,
+            key,
+            ttl_ms,
+            updated_at_ms,
+        )?))
     }
 }
 
@@ -142,73 +151,52 @@ pub(crate) fn empty_id(view: &str) -> Error {
 }
 
 /// One `HMGET` reply, aligned with a view's [`READ_FIELDS`](FeatureView::READ_FIELDS); generated
-/// `decode` methods take their fields from it by position.
+/// `decode` methods take their fields from it by position. The values are borrowed from the
+/// reply buffer: nothing is copied until a field is decoded.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
     key: &'a str,
-    fields: &'a [&'a str],
+    fields: FieldNames<'a>,
     values: Values<'a>,
 }
 
-/// The values of a [`Row`]: a `redis` reply, or raw values decoded straight from the wire.
+/// The field names of a [`Row`], for messages and `_updated_at`: a derived view's static list,
+/// or names known at run time.
 #[derive(Debug, Clone, Copy)]
-enum Values<'a> {
-    Reply(&'a [Value]),
-    Raw(&'a [Option<&'a [u8]>]),
+pub(crate) enum FieldNames<'a> {
+    Static(&'a [&'a str]),
+    Shared(&'a [String]),
 }
 
-impl Values<'_> {
-    fn len(&self) -> usize {
+impl<'a> FieldNames<'a> {
+    fn get(self, index: usize) -> Option<&'a str> {
         match self {
-            Values::Reply(v) => v.len(),
-            Values::Raw(v) => v.len(),
+            FieldNames::Static(f) => f.get(index).copied(),
+            FieldNames::Shared(f) => f.get(index).map(String::as_str),
+        }
+    }
+
+    fn position(self, name: &str) -> Option<usize> {
+        match self {
+            FieldNames::Static(f) => f.iter().position(|f| *f == name),
+            FieldNames::Shared(f) => f.iter().position(|f| f == name),
         }
     }
 }
 
 impl<'a> Row<'a> {
-    /// A row of `values` read from `key`.
-    ///
-    /// # Errors
-    /// [`Error::UnexpectedReply`] when the number of values is not the number of fields.
-    pub fn new(key: &'a str, fields: &'a [&'a str], values: &'a [Value]) -> Result<Self> {
-        Row::with_values(key, fields, Values::Reply(values))
-    }
-
-    /// A row of raw values (`None` for nil) read from `key`.
-    ///
-    /// # Errors
-    /// As [`Row::new`].
-    pub(crate) fn from_raw(
-        key: &'a str,
-        fields: &'a [&'a str],
-        values: &'a [Option<&'a [u8]>],
-    ) -> Result<Self> {
-        Row::with_values(key, fields, Values::Raw(values))
-    }
-
-    fn with_values(key: &'a str, fields: &'a [&'a str], values: Values<'a>) -> Result<Self> {
-        if values.len() != fields.len() {
-            return Err(Error::UnexpectedReply {
-                command: "HMGET",
-                key: key.to_owned(),
-                expected: "one value per requested field",
-                found: format!("{} values for {} fields", values.len(), fields.len()),
-            });
-        }
-        Ok(Row {
+    /// A row of `values` (checked: one per field) read from `key`.
+    pub(crate) fn new(key: &'a str, fields: FieldNames<'a>, values: Values<'a>) -> Self {
+        Row {
             key,
             fields,
             values,
-        })
+        }
     }
 
     /// `true` when the entity does not exist: every requested field, `_updated_at` included, is nil.
     pub fn is_absent(&self) -> bool {
-        match self.values {
-            Values::Reply(values) => values.iter().all(|v| matches!(v, Value::Nil)),
-            Values::Raw(values) => values.iter().all(Option::is_none),
-        }
+        self.values.all_nil()
     }
 
     /// The key the row was read from.
@@ -219,23 +207,9 @@ impl<'a> Row<'a> {
     /// The raw bytes of field `index`, `None` when absent.
     ///
     /// # Errors
-    /// [`Error::UnexpectedReply`] for a reply value that is neither a string nor nil.
+    /// Never; a `Result` for the generated code's sake.
     pub fn raw(&self, index: usize) -> Result<Option<&'a [u8]>> {
-        let values = match self.values {
-            Values::Reply(values) => values,
-            Values::Raw(values) => return Ok(values.get(index).copied().flatten()),
-        };
-        match values.get(index) {
-            Some(Value::BulkString(b)) => Ok(Some(b)),
-            Some(Value::Nil) | None => Ok(None),
-            Some(Value::SimpleString(s)) => Ok(Some(s.as_bytes())),
-            Some(other) => Err(Error::UnexpectedReply {
-                command: "HMGET",
-                key: self.key.to_owned(),
-                expected: "a bulk string or nil per field",
-                found: format!("{other:?}").chars().take(80).collect(),
-            }),
-        }
+        Ok(self.values.get(index))
     }
 
     /// Field `index` decoded as `T`.
@@ -246,11 +220,29 @@ impl<'a> Row<'a> {
     pub fn get<T: FeatureValue>(&self, index: usize) -> Result<T> {
         match self.raw(index)? {
             Some(raw) => self.decode(index, raw),
-            None => T::absent().ok_or_else(|| Error::MissingField {
-                key: self.key.to_owned(),
-                field: self.field(index).to_owned(),
-            }),
+            None => self.absent(index),
         }
+    }
+
+    /// Field `index`, a `float_list` declared as `spec` (its length and encoding), decoded as
+    /// `T` (`Vec<f32>` or `Option<Vec<f32>>`).
+    ///
+    /// # Errors
+    /// [`Error::MissingField`] when absent and `T` is not an `Option`; [`Error::Decode`] when
+    /// the stored value is not a list in the declared encoding, or of another length.
+    pub fn get_list<T: ListField>(&self, index: usize, spec: &ListSpec) -> Result<T> {
+        match self.raw(index)? {
+            Some(raw) => self.decode_list(index, raw, spec).map(T::from_list),
+            None => self.absent(index),
+        }
+    }
+
+    /// The value of absent field `index`: `None` for an `Option`, else [`Error::MissingField`].
+    fn absent<T: FeatureValue>(&self, index: usize) -> Result<T> {
+        T::absent().ok_or_else(|| Error::MissingField {
+            key: self.key.to_owned(),
+            field: self.field(index).to_owned(),
+        })
     }
 
     /// Field `index` decoded as `T`, or `default()` when absent.
@@ -268,24 +260,56 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// The `_updated_at` stamp (epoch milliseconds), when the row has one that parses.
-    pub fn updated_at_ms(&self) -> Option<u64> {
-        let index = self.fields.iter().position(|f| *f == UPDATED_AT)?;
-        let raw = self.raw(index).ok()??;
-        u64::decode(raw).ok()
+    /// The `_updated_at` stamp in epoch milliseconds, when the row has one (either stored form:
+    /// seconds with a fraction, or integer milliseconds).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for a stamp in neither form.
+    pub fn updated_at_ms(&self) -> Result<Option<u64>> {
+        let Some(index) = self.fields.position(UPDATED_AT) else {
+            return Ok(None);
+        };
+        let Some(raw) = self.raw(index)? else {
+            return Ok(None);
+        };
+        crate::stamp::decode(raw)
+            .map(Some)
+            .map_err(|reason| Error::Decode {
+                key: self.key.to_owned(),
+                field: UPDATED_AT.to_owned(),
+                expected: crate::stamp::EXPECTED,
+                reason,
+                found: crate::error::excerpt(raw),
+            })
     }
 
     fn field(&self, index: usize) -> &'a str {
-        self.fields.get(index).copied().unwrap_or("?")
+        self.fields.get(index).unwrap_or("?")
     }
 
     pub(crate) fn decode<T: FeatureValue>(&self, index: usize, raw: &[u8]) -> Result<T> {
-        T::decode(raw).map_err(|reason| Error::Decode {
+        T::decode(raw).map_err(|reason| self.malformed(index, T::EXPECTED, reason, raw))
+    }
+
+    /// `raw`, field `index`, decoded as a list declared as `spec`.
+    pub(crate) fn decode_list(
+        &self,
+        index: usize,
+        raw: &[u8],
+        spec: &ListSpec,
+    ) -> Result<Vec<f32>> {
+        crate::codec::decode_list(raw, spec)
+            .map_err(|reason| self.malformed(index, spec.expected(), reason, raw))
+    }
+
+    /// The error for `raw`, field `index`, which does not parse as `expected`.
+    fn malformed(&self, index: usize, expected: &'static str, reason: String, raw: &[u8]) -> Error {
+        Error::Decode {
             key: self.key.to_owned(),
             field: self.field(index).to_owned(),
-            expected: T::EXPECTED,
+            expected,
             reason,
             found: crate::error::excerpt(raw),
-        })
+        }
     }
 }

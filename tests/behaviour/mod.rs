@@ -354,3 +354,46 @@ pub fn root_registry() -> fstore::registry::Registry {
     fstore::registry::Registry::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/features.toml"))
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// A vector over `user_profile` only: two features, one renamed.
+#[derive(fstore::FeatureVector, Debug, Clone, PartialEq)]
+pub struct ProfileVector {
+    #[fstore(view = "user_profile")]
+    pub age: i64,
+    #[fstore(view = "user_profile", rename = "days_since_signup")]
+    pub tenure_days: i64,
+}
+
+/// `connected_clients` of the server, as `INFO clients` reports it over `admin`.
+pub async fn connected_clients(admin: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("clients")
+        .query_async(admin)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// Sends `DEBUG SLEEP seconds` from a connection of its own (the server must run with
+/// `--enable-debug-command yes`): the whole server is blocked until it wakes up. The task ends
+/// then, with the command's result.
+pub fn debug_sleep(
+    client: redis::Client,
+    seconds: f64,
+) -> tokio::task::JoinHandle<redis::RedisResult<()>> {
+    tokio::spawn(async move {
+        // No client-side deadline: this task ends when the server wakes up.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg(seconds)
+            .query_async(&mut conn)
+            .await
+    })
+}

@@ -9,23 +9,29 @@
 //! `redis-server` from `PATH`. A missing binary is a loud failure, never a skip:
 //! `scripts/test` installs one.
 //!
+//! [`TestServer::start_wrapped`] runs the server through a command that execs it (the bench's
+//! `taskset -c 0`). [`kill_every_server`] kills every server this process has running, without
+//! unwinding: for a Ctrl-C handler or a watchdog.
+//!
 //! [`TestServer::start_tls`] starts a TLS-only server (`--port 0 --tls-port P`) on certificates
 //! that the `openssl` CLI generates at start in the server's directory ([`TlsFiles`]); a missing
 //! `openssl` is a loud failure too. [`TestServer::add_acl_users`] creates the ACL users
 //! [`READER`] (the issue's read-only grant) and [`WRITER`].
 
 pub mod cluster;
+mod server_binary;
 
 use std::env;
 use std::fs::{self, File};
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use server_binary::{find_on_path, is_executable, missing_server, server_binary};
 
 /// How long a server may take to answer its first PING.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +55,8 @@ pub struct TestServer {
     child: Option<Child>,
     listen: Listen,
     dir: PathBuf,
+    /// A command (and its arguments) that execs the server binary; empty for none.
+    wrapper: Vec<String>,
     extra_args: Vec<String>,
     /// Set once a panic message carried the log, so that drop does not repeat it.
     log_shown: bool,
@@ -70,8 +78,21 @@ impl TestServer {
     /// Starts a server on a free port of 127.0.0.1, with `extra_args` after the
     /// defaults (so `--save 60 1` or `--appendonly yes` override them).
     pub fn start_with(extra_args: &[&str]) -> TestServer {
-        let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
-        TestServer::start_on(Listen::Tcp(free_port()), unique_temp_dir(), extra_args)
+        TestServer::start_wrapped(&[], extra_args)
+    }
+
+    /// As [`start_with`](Self::start_with), the server run as the last argument of `wrapper`, a
+    /// command that execs it so that the process is the server's (such as `taskset -c 0`: the
+    /// bench pins its server to a CPU). An empty `wrapper` runs the server directly.
+    pub fn start_wrapped(wrapper: &[&str], extra_args: &[&str]) -> TestServer {
+        let owned = |args: &[&str]| args.iter().map(|a| a.to_string()).collect();
+        let mut server = TestServer::new(
+            Listen::Tcp(free_port()),
+            unique_temp_dir(),
+            owned(extra_args),
+        );
+        server.wrapper = owned(wrapper);
+        server.start_on_free_port()
     }
 
     /// Starts a server that listens only for TLS, on a free port of 127.0.0.1, with certificates
@@ -94,23 +115,29 @@ impl TestServer {
         }
         extra_args.push("--tls-auth-clients".to_owned());
         extra_args.push(client_auth.as_arg().to_owned());
-        let server = TestServer::start_on(Listen::Tls(free_port()), dir, extra_args);
-        (server, files)
+        let server = TestServer::new(Listen::Tls(free_port()), dir, extra_args);
+        (server.start_on_free_port(), files)
     }
 
-    /// Starts a server on `listen` in `dir`, on a fresh port when the chosen one was taken.
-    fn start_on(listen: Listen, dir: PathBuf, extra_args: Vec<String>) -> TestServer {
-        let mut server = TestServer {
+    /// A server to run on `listen` in `dir`, not started yet.
+    fn new(listen: Listen, dir: PathBuf, extra_args: Vec<String>) -> TestServer {
+        TestServer {
             child: None,
             listen,
             dir,
+            wrapper: Vec::new(),
             extra_args,
             log_shown: false,
-        };
+        }
+    }
+
+    /// Starts the server, on a fresh port when the chosen one was taken.
+    fn start_on_free_port(mut self) -> TestServer {
+        let server = &mut self;
         let mut attempt = 1;
         loop {
             match server.spawn_and_wait() {
-                Ok(()) => return server,
+                Ok(()) => return self,
                 // Another process took the port between `free_port` and the bind.
                 Err(StartError::PortTaken) if attempt < PORT_ATTEMPTS => {
                     attempt += 1;
@@ -136,13 +163,7 @@ impl TestServer {
                 socket.display()
             );
         }
-        let mut server = TestServer {
-            child: None,
-            listen: Listen::Unix(socket),
-            dir,
-            extra_args: Vec::new(),
-            log_shown: false,
-        };
+        let mut server = TestServer::new(Listen::Unix(socket), dir, Vec::new());
         if let Err(err) = server.spawn_and_wait() {
             server.fail(err);
         }
@@ -187,14 +208,27 @@ impl TestServer {
         &self.dir
     }
 
+    /// The process id of the running server, `None` when it is not running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server with SIGKILL and waits for it to exit. Does nothing if
     /// it is not running.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self.take_child() {
             // An error means the process has already exited; `wait` reaps it.
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The server process, no longer registered for [`kill_every_server`]: it is reaped (or
+    /// about to be) by its owner, after which its pid may belong to another process.
+    fn take_child(&mut self) -> Option<Child> {
+        let child = self.child.take()?;
+        running().retain(|(pid, _)| *pid != child.id());
+        Some(child)
     }
 
     /// Starts the server again on the same port or socket and directory (killing
@@ -305,7 +339,14 @@ impl TestServer {
             .append(true)
             .open(self.dir.join(OUTPUT_FILE))
             .unwrap();
-        let mut cmd = Command::new(&binary);
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&binary);
+                cmd
+            }
+            None => Command::new(&binary),
+        };
         match &self.listen {
             Listen::Tcp(port) => {
                 cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
@@ -331,7 +372,11 @@ impl TestServer {
             .stderr(output);
         let child = cmd
             .spawn()
-            .unwrap_or_else(|err| missing_server(&format!("cannot run `{binary}`: {err}")));
+            .unwrap_or_else(|err| match self.wrapper.first() {
+                Some(wrapper) => panic!("cannot run `{wrapper}` (to run `{binary}`): {err}"),
+                None => missing_server(&format!("cannot run `{binary}`: {err}")),
+            });
+        running().push((child.id(), self.dir.clone()));
         self.child = Some(child);
     }
 
@@ -352,7 +397,7 @@ impl TestServer {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
+                self.take_child();
                 return if self.output_since(seen).contains("Address already in use") {
                     Err(StartError::PortTaken)
                 } else {
@@ -380,7 +425,7 @@ impl TestServer {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
+                self.take_child();
                 return if self.output_since(seen).contains("Address already in use") {
                     Err(StartError::PortTaken)
                 } else {
@@ -450,6 +495,27 @@ impl Drop for TestServer {
     }
 }
 
+/// The servers this process has started and not yet killed: pid and directory.
+fn running() -> std::sync::MutexGuard<'static, Vec<(u32, PathBuf)>> {
+    static RUNNING: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Kills (SIGKILL, through the `kill` command) every server this process has started and not
+/// killed yet, and removes their directories, without unwinding or waiting for the owners' drop:
+/// for a Ctrl-C handler or a watchdog that exits the process next.
+pub fn kill_every_server() {
+    for (pid, dir) in running().drain(..) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
 /// A port on 127.0.0.1 that was free a moment ago (the OS picks it).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -457,53 +523,6 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// The server binary the tests run: `FSTORE_TEST_SERVER` if set, else
-/// `valkey-server` or `redis-server` from `PATH`. Panics, saying how to install
-/// one, if there is none.
-pub fn server_binary() -> String {
-    static BINARY: OnceLock<String> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            if let Some(binary) = env::var_os("FSTORE_TEST_SERVER").filter(|b| !b.is_empty()) {
-                return binary.to_string_lossy().into_owned();
-            }
-            ["valkey-server", "redis-server"]
-                .iter()
-                .find_map(|name| find_on_path(name))
-                .map(|path| path.to_string_lossy().into_owned())
-                .unwrap_or_else(|| {
-                    missing_server("neither `valkey-server` nor `redis-server` is on PATH")
-                })
-        })
-        .clone()
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH").unwrap_or_default();
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
-fn missing_server(problem: &str) -> ! {
-    panic!(
-        "\n\n\
-         ====================================================================\n \
-         NO VALKEY/REDIS SERVER FOR THE INTEGRATION TESTS: {problem}\n\
-         ====================================================================\n \
-         Run the suite with `scripts/test`, which installs one, or install it:\n   \
-         apt-get install -t bookworm-backports valkey-server\n \
-         (with a bookworm-backports apt source), or point the tests at a binary:\n   \
-         FSTORE_TEST_SERVER=/path/to/valkey-server cargo test\n \
-         Tests are never skipped for lack of a server.\n\
-         ====================================================================\n"
-    )
 }
 
 /// A fresh, empty directory under the system temp dir, unique to this process
@@ -579,8 +598,8 @@ pub const READER: AclUser = AclUser {
 };
 
 /// A user that may read and write features, and nothing else: `EVALSHA` of the write script
-/// (whose `HSET`, `HDEL` and `PEXPIRE` are checked against the same grants), `SCRIPT LOAD` for
-/// it, and the `MULTI` … `EXEC` transactions of batch writes.
+/// (whose `TYPE`, `HKEYS`, `HSET`, `HDEL` and `PEXPIRE` are checked against the same grants)
+/// and `SCRIPT LOAD` for it.
 pub const WRITER: AclUser = AclUser {
     name: "writer",
     password: "wr1ter-P4ss",
@@ -590,8 +609,8 @@ pub const WRITER: AclUser = AclUser {
         "+ping",
         "+evalsha",
         "+script|load",
-        "+multi",
-        "+exec",
+        "+type",
+        "+hkeys",
         "+hset",
         "+hdel",
         "+pexpire",

@@ -1,0 +1,244 @@
+//! The embedded backend: an in-process store with Valkey's semantics, for quickstarts and tests.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::command::{Command, Outcomes, UPDATED_AT};
+use crate::exchange::Read;
+use crate::reply::{Replies, Reply};
+use crate::Result;
+
+/// An in-process hash store with the semantics fstore relies on: hashes of byte fields, key
+/// expiry in milliseconds, atomic per-entity writes. [`Store::embedded`](crate::Store::embedded)
+/// runs on it; the same behaviour suite runs against it and against a real Valkey.
+///
+/// Its raw methods let tests seed data the way another writer (a Python job, say) would, and
+/// inspect what fstore wrote:
+///
+/// ```
+/// let store = fstore_runtime::Store::embedded();
+/// let db = store.as_embedded().unwrap();
+/// db.hset("fs:v1:user_profile:u1", &[("age", b"28".as_slice()), ("_source", b"py")]);
+/// assert_eq!(db.pttl("fs:v1:user_profile:u1"), Some(None)); // present, no expiry
+/// ```
+#[derive(Debug, Default)]
+pub struct Embedded {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    keys: HashMap<String, Entry>,
+    writes_since_sweep: usize,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    fields: HashMap<Box<[u8]>, Vec<u8>>,
+    expires_at: Option<Instant>,
+}
+
+impl State {
+    /// The live entry of `key`, dropping it first when it has expired.
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        if self.keys.get(key).is_some_and(|e| e.is_expired(now)) {
+            self.keys.remove(key);
+        }
+        self.keys.get_mut(key)
+    }
+
+    /// The live entry of `key`, created empty (without expiry) when absent.
+    fn live_or_insert(&mut self, key: &str, now: Instant) -> &mut Entry {
+        if self.keys.get(key).is_some_and(|e| e.is_expired(now)) {
+            self.keys.remove(key);
+        }
+        self.keys.entry(key.to_owned()).or_default()
+    }
+
+    /// Removes expired keys once the number of writes since the last sweep exceeds the number
+    /// of keys, so that memory stays bounded at amortised O(1) per write.
+    fn maybe_sweep(&mut self, now: Instant) {
+        self.writes_since_sweep += 1;
+        if self.writes_since_sweep > self.keys.len() {
+            self.keys.retain(|_, e| !e.is_expired(now));
+            self.writes_since_sweep = 0;
+        }
+    }
+}
+
+impl Entry {
+    fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+impl Embedded {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied command: every command is
+        // applied in full before the guard is released, so a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answers `read`'s commands as Valkey would answer the same pipeline, and has it decode
+    /// the replies.
+    ///
+    /// # Errors
+    /// The first error the decoder returns.
+    pub(crate) fn read<T, D>(&self, read: &mut Read<'_, '_, T, D>) -> Result<()>
+    where
+        D: FnMut(&[Command], &[Reply<'_>]) -> Result<T>,
+    {
+        let cmds = read.cmds();
+        let now = Instant::now();
+        let mut replies = Replies::with_capacity(cmds.len());
+        {
+            let mut state = self.lock();
+            for cmd in cmds {
+                match cmd {
+                    Command::Hmget { key, fields } => {
+                        let entry = state.live(key, now);
+                        let fields = fields.iter().map(|f| {
+                            entry
+                                .as_ref()
+                                .and_then(|e| e.fields.get(f.as_bytes()))
+                                .map(Vec::as_slice)
+                        });
+                        replies.push_values(fields);
+                    }
+                    Command::Pttl { key } => replies.push_int(match state.live(key, now) {
+                        None => -2,
+                        Some(Entry {
+                            expires_at: None, ..
+                        }) => -1,
+                        Some(Entry {
+                            expires_at: Some(at),
+                            ..
+                        }) => i64::try_from(at.saturating_duration_since(now).as_millis())
+                            .unwrap_or(i64::MAX),
+                    }),
+                    Command::Write(_) => replies.push_other("a write in a read".to_owned()),
+                }
+            }
+        }
+        read.decode_replies(&replies.views())
+    }
+
+    /// Applies `writes` (each atomically, all under one lock) and returns one result per write.
+    pub(crate) fn write(&self, writes: &[Command]) -> Outcomes {
+        let now = Instant::now();
+        let mut state = self.lock();
+        writes
+            .iter()
+            .map(|cmd| {
+                if let Command::Write(w) = cmd {
+                    state.maybe_sweep(now);
+                    let entry = state.live_or_insert(w.key(), now);
+                    // As the write script: stamp only when every feature field left is one this
+                    // write sets (no feature reads fresher than its own last write).
+                    let whole = entry.fields.keys().all(|f| {
+                        f.first() == Some(&b'_')
+                            || w.set().any(|(s, _)| s.as_bytes() == &**f)
+                            || w.delete().iter().any(|d| d.as_bytes() == &**f)
+                    });
+                    for (field, value) in w.set() {
+                        if !whole && field == UPDATED_AT {
+                            continue;
+                        }
+                        entry.fields.insert(field.as_bytes().into(), value.to_vec());
+                    }
+                    for field in w.delete() {
+                        entry.fields.remove(field.as_bytes());
+                    }
+                    entry.expires_at = now.checked_add(Duration::from_millis(w.ttl_ms()));
+                }
+                Ok(())
+            })
+            .collect()
+    }
+
+    /// Sets raw fields of `key` as `HSET` would (creating it without expiry if absent).
+    pub fn hset(&self, key: &str, fields: &[(&str, &[u8])]) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let entry = state.live_or_insert(key, now);
+        for (f, v) in fields {
+            entry.fields.insert(f.as_bytes().into(), v.to_vec());
+        }
+    }
+
+    /// The raw fields of `key`, as `HGETALL` would return them (sorted by field).
+    pub fn hgetall(&self, key: &str) -> Vec<(String, Vec<u8>)> {
+        let mut state = self.lock();
+        let mut out: Vec<_> = state
+            .live(key, Instant::now())
+            .map(|e| {
+                e.fields
+                    .iter()
+                    .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    pub fn del(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        let existed = state.live(key, Instant::now()).is_some();
+        state.keys.remove(key);
+        existed
+    }
+
+    /// Sets (`Some`) or removes (`None`) the expiry of `key`; returns whether it exists.
+    pub fn pexpire(&self, key: &str, ttl: Option<Duration>) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        match state.live(key, now) {
+            Some(e) => {
+                e.expires_at = ttl.and_then(|t| now.checked_add(t));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The remaining time to live of `key`: `None` when absent, `Some(None)` when it has no expiry.
+    pub fn pttl(&self, key: &str) -> Option<Option<Duration>> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state
+            .live(key, now)
+            .map(|e| e.expires_at.map(|at| at.saturating_duration_since(now)))
+    }
+
+    /// The live keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let now = Instant::now();
+        let state = self.lock();
+        let mut keys: Vec<String> = state
+            .keys
+            .iter()
+            .filter(|(_, e)| !e.is_expired(now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// The `_updated_at` stamp of `key` (epoch milliseconds), if it has one that parses.
+    pub fn updated_at_ms(&self, key: &str) -> Option<u64> {
+        let mut state = self.lock();
+        let raw = state
+            .live(key, Instant::now())?
+            .fields
+            .get(UPDATED_AT.as_bytes())?;
+        crate::stamp::decode(raw).ok()
+    }
+}

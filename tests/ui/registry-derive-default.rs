@@ -1,0 +1,3 @@
+fstore::registry!("evolve-after.toml", derive(serde::Serialize, Default));
+
+fn main() {}

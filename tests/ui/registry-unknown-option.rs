@@ -1,0 +1,3 @@
+fstore::registry!("evolve-after.toml", derives(Clone));
+
+fn main() {}
