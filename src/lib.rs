@@ -69,7 +69,7 @@ pub use fstore_runtime::registry;
 pub use fstore_runtime::registry::Registry;
 pub use fstore_runtime::typed::BatchRow;
 pub use fstore_runtime::vector::{
-    to_matrix, FeatureVector, FieldReport, Report, Source, VectorView,
+    to_matrix, BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source, VectorView,
 };
 pub use fstore_runtime::{
     BatchWriteError, Command, Embedded, EntityId, Error, FeatureValue, FeatureView, Fields,
@@ -439,8 +439,9 @@ pub use fstore_derive::FeatureView;
 /// | item | what |
 /// |---|---|
 /// | `T::vector(&store, id) -> Result<T>` | one pipeline of one `HMGET` per view |
-/// | `T::vector_with_report(&store, id) -> Result<(T, Report)>` | the same, plus which fields were stored, defaulted or stale ([`Report`]) |
+/// | `T::vector_with_report(&store, id) -> Result<(T, Report)>` | the same, plus which fields were stored, defaulted, stale or outside their `vocab` ([`Report`]) |
 /// | `T::vector_batch(&store, ids) -> Result<Vec<T>>` | ids × views `HMGET`s, one pipeline per [`Store::pipeline_chunk_size`] commands; results in input order |
+/// | `T::vector_batch_with_report(&store, ids) -> Result<(Vec<T>, BatchReport)>` | the same, plus per-field counts of stored, defaulted, null, stale and out-of-vocabulary values ([`BatchReport`]) |
 /// | `T::WIDTH: usize` | the number of columns |
 /// | `T::COLUMNS: [&str; WIDTH]` | the column names |
 /// | `value.to_array() -> [f32; WIDTH]` | the model input of one entity |
@@ -503,8 +504,8 @@ pub mod __private {
     pub use fstore_runtime::codec::{ListEncoding, ListField, ListSpec, ListValue};
     pub use fstore_runtime::typed::{read, read_batch, ttl, write, write_batch};
     pub use fstore_runtime::vector::{
-        list_columns, to_matrix, vector, vector_batch, vector_with_report, vocab_index,
-        vocab_onehot, Column, VocabValue,
+        list_columns, to_matrix, vector, vector_batch, vector_batch_with_report,
+        vector_with_report, vocab_index, vocab_onehot, Column, VocabValue,
     };
     pub use fstore_runtime::{Row, RowWriter, VectorRows, VectorView};
 }

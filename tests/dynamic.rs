@@ -4,11 +4,11 @@
 mod behaviour;
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use behaviour::{key_of, Harness, UserProfile};
 use fstore::registry::Registry;
-use fstore::{Error, Features, Store, Value};
+use fstore::{Error, Features, Status, Store, Value};
 
 fn registry() -> Registry {
     behaviour::root_registry()
@@ -200,6 +200,30 @@ async fn absent_features_read_as_defaults_or_null(h: Harness) {
             Value::Null,
         ]
     );
+    // Statuses say why each value is what it is: a required feature that is absent is
+    // `NotFound` (where the typed view fails), a `default` is `Defaulted`, an optional one `Null`.
+    assert_eq!(
+        got.statuses().collect::<Vec<_>>(),
+        [
+            Status::Present,
+            Status::NotFound,
+            Status::NotFound,
+            Status::Defaulted,
+            Status::Null,
+            Status::NotFound,
+            Status::NotFound,
+        ]
+    );
+    assert_eq!(got.status("age").map(Status::feast_name), Some("PRESENT"));
+    assert_eq!(
+        got.status("segment").map(Status::feast_name),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        got.status("country").map(Status::feast_name),
+        Some("NULL_VALUE")
+    );
+    assert_eq!(got.status("agee"), None);
     h.hset(
         "fs:v1:user_risk_profile:partial",
         &[("fraud_score", b"0.5")],
@@ -407,6 +431,74 @@ async fn feature_vectors_span_views(h: Harness) {
             Value::Null,
         ]
     );
+    // The absent views' features are `NotFound` (even `txn_count_24h`, whose default is used).
+    assert_eq!(
+        got.statuses().collect::<Vec<_>>(),
+        [
+            Status::NotFound,
+            Status::Present,
+            Status::NotFound,
+            Status::Present,
+            Status::NotFound,
+            Status::NotFound,
+        ]
+    );
+
+    // A `user_risk_profile` row (`max_age = "10m"`) stamped 11 minutes ago is not used: its
+    // features read as their defaults or `Null`, `OutsideMaxAge`, never as the stored values.
+    let old = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 11 * 60;
+    h.hset(
+        "fs:v1:user_risk_profile:user_1",
+        &[
+            ("_updated_at", format!("{old}.250").as_bytes()),
+            ("txn_count_24h", b"17"),
+        ],
+    )
+    .await;
+    let got = store.get_feature_vector("user_1", &VECTOR).await.unwrap();
+    assert_eq!(got["user_risk_profile__fraud_score"], Value::Null);
+    assert_eq!(got["user_risk_profile__txn_count_24h"], Value::Int(0));
+    assert_eq!(
+        got.status("user_risk_profile__fraud_score"),
+        Some(Status::OutsideMaxAge)
+    );
+    assert_eq!(
+        got.status("user_risk_profile__txn_count_24h")
+            .map(Status::feast_name),
+        Some("OUTSIDE_MAX_AGE")
+    );
+    assert_eq!(got.status("user_profile__age"), Some(Status::Present));
+    // A plain read applies no `max_age` (as typed views): the stored values, `Present`.
+    let risk = store
+        .read("user_risk_profile", "user_1", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(risk["txn_count_24h"], Value::Int(17));
+    assert_eq!(risk.status("txn_count_24h"), Some(Status::Present));
+    // Stamped a minute ago (milliseconds, the other format): fresh again.
+    let recent = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60)
+        * 1_000;
+    h.hset(
+        "fs:v1:user_risk_profile:user_1",
+        &[("_updated_at", recent.to_string().as_bytes())],
+    )
+    .await;
+    let got = store.get_feature_vector("user_1", &VECTOR).await.unwrap();
+    assert_eq!(got["user_risk_profile__txn_count_24h"], Value::Int(17));
+    assert_eq!(
+        got.status("user_risk_profile__fraud_score"),
+        Some(Status::Present)
+    );
+
     // Owned references work too, and one view alone is fine.
     let refs = vec!["user_profile:is_premium".to_owned()];
     let got = store.get_feature_vector(5u64, &refs).await.unwrap();

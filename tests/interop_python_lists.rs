@@ -4,8 +4,9 @@
 //! fstore writes → Python's whole-entity `read()` (`HGETALL`, which decodes every field of the
 //! hash as UTF-8), `read(view, id, ["embedding"])` and `get_feature_vector` give the floats back.
 //!
-//! These hold only once fstore stores `float_list` as that text; while it stores little-endian
-//! `f32` bytes they fail. Kept apart from `interop_python.rs` for that reason.
+//! fstore writes each element as the shortest text that reads back as the same `f32`
+//! (`3.4028235e38`), so Python's `float()` gives a double that is not the `f32`'s exact double
+//! but narrows to it: Python's reads are compared as `f32`s ([`as_f32`]).
 
 mod behaviour;
 mod python;
@@ -100,6 +101,20 @@ fn item_row(s: &ItemStats) -> Row {
         ("in_stock", s.in_stock.into()),
         ("embedding", list(&s.embedding)),
     ])
+}
+
+/// `row` with every float list narrowed to `f32` (as a model reading Python's floats into an
+/// `f32` tensor would): what fstore's text must give back exactly.
+fn as_f32(row: Row) -> Row {
+    row.into_iter()
+        .map(|(name, value)| match value {
+            Py::FloatList(l) => (
+                name,
+                Py::FloatList(l.into_iter().map(|x| f64::from(x as f32)).collect()),
+            ),
+            other => (name, other),
+        })
+        .collect()
 }
 
 /// The embedding through a vector, whose `Vec<f32>` is checked against `len = 8`.
@@ -197,7 +212,7 @@ async fn fstore_lists_read_by_python() {
     // The tutorial's default read: HGETALL, every field decoded.
     let got = py.read("user_profile", &ids, None);
     for ((id, want), got) in rows.iter().zip(got) {
-        let mut got = got.unwrap_or_else(|| panic!("Python read no {id}"));
+        let mut got = as_f32(got.unwrap_or_else(|| panic!("Python read no {id}")));
         let mut want = python::present(&profile_row(want));
         got.sort_by(|a, b| a.0.cmp(&b.0));
         want.sort_by(|a, b| a.0.cmp(&b.0));
@@ -205,13 +220,17 @@ async fn fstore_lists_read_by_python() {
     }
     let got = py.read("item_stats", &ids, None);
     for ((id, want), got) in items.iter().zip(got) {
-        let mut got = got.unwrap_or_else(|| panic!("Python read no item {id}"));
+        let mut got = as_f32(got.unwrap_or_else(|| panic!("Python read no item {id}")));
         let mut want = item_row(want);
         got.sort_by(|a, b| a.0.cmp(&b.0));
         want.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(got, want, "Python read of item {id}");
     }
-    let got = py.read("user_profile", &[dynamic.as_str()], Some(&["embedding"]));
+    let got: Vec<Option<Row>> = py
+        .read("user_profile", &[dynamic.as_str()], Some(&["embedding"]))
+        .into_iter()
+        .map(|r| r.map(as_f32))
+        .collect();
     assert_eq!(
         got,
         [Some(row([("embedding", list(embedding))]))],
@@ -220,7 +239,7 @@ async fn fstore_lists_read_by_python() {
     let got = py.get_feature_vector(&ids, &["user_profile:embedding", "user_profile:age"]);
     for ((id, want), got) in rows.iter().zip(got) {
         assert_eq!(
-            got,
+            as_f32(got),
             row([
                 ("user_profile__embedding", list(&want.embedding)),
                 ("user_profile__age", want.age.into()),

@@ -59,6 +59,7 @@ pub struct Options {
 /// | `optional = true` | `Option<T>` |
 /// | `default = v` | `#[fstore(default = v)]` |
 /// | `float_list` with `len = n`, `encoding = "e"` (default `"json"`) | `#[fstore(len = n, encoding = "e")]`, checked on every read and write |
+/// | `string` with `vocab = [...]` | `#[fstore(vocab = [...])]`: writes outside it are noted (and refused by `Store::refusing_out_of_vocab`) |
 /// | a name that is a Rust keyword (`type`) | a raw identifier (`r#type`), stored as `type` |
 /// | `description` | `///` docs |
 ///
@@ -246,11 +247,18 @@ fn field(feature: &Feature, paths: TypePaths) -> TokenStream {
             None => quote!(#[fstore(encoding = #encoding)]),
         }
     });
+    // A string's vocabulary: writes note values outside it (a store made with
+    // `refusing_out_of_vocab` refuses them).
+    let vocab = feature.vocab.as_ref().map(|vocab| {
+        let entries = vocab.iter().map(String::as_str);
+        quote!(#[fstore(vocab = [#(#entries),*])])
+    });
     let docs = docs(&text);
     quote! {
         #docs
         #default
         #list
+        #vocab
         pub #ident: #ty,
     }
 }

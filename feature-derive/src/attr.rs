@@ -44,7 +44,7 @@ const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace`, `registry` or `c
 /// The keys `#[feature_vector]` accepts.
 const VECTOR_KEYS: &str = "`registry`, `max_age`, `namespace`, `version` or `crate`";
 /// The keys `#[fstore]` accepts on a `FeatureView` field.
-const FIELD_KEYS: &str = "`default`, `rename`, `len` or `encoding`";
+const FIELD_KEYS: &str = "`default`, `rename`, `vocab`, `len` or `encoding`";
 /// The keys `#[fstore]` accepts on a `FeatureVector` field.
 const VECTOR_FIELD_KEYS: &str =
     "`view`, `name` (or `rename`), `default`, `skip`, `vocab`, `encode`, `len` or `encoding`";
@@ -227,7 +227,7 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute], derive: Derive) -> FieldA
             set_once(cx, meta, A, &mut out.skip, key_ident(meta));
             Ok(())
         }
-        Some("vocab") if vector => {
+        Some("vocab") => {
             let v = vocab(cx, meta)?;
             set_once(cx, meta, A, &mut out.vocab, v);
             Ok(())

@@ -145,6 +145,45 @@ pub fn list_decl(
     })
 }
 
+/// The vocabulary of a view's field that writes `feature`: its own `vocab`, else the
+/// registry's; both must agree (the error goes on the field's key). Writes note a value outside
+/// it, which a store made with `refusing_out_of_vocab` refuses. `Some(None)` for a field with no
+/// vocabulary; `None` when the settings are wrong (already an error): a `vocab` on a field that
+/// is not a string, or one that differs from the registry's.
+pub fn vocab_decl(
+    cx: &mut Ctxt,
+    field: &Field<'_>,
+    feature: &str,
+    declared: Option<Declared<'_>>,
+) -> Option<Option<Vec<String>>> {
+    let kind = field.kind?;
+    let own = field.attrs.vocab.as_ref();
+    if kind.scalar != Scalar::String {
+        if let Some(vocab) = own {
+            let (name, ty) = (field.ident.unraw(), type_text(field.ty));
+            cx.error_spanned_by(
+                &vocab.key,
+                format!("`vocab` is only for `String` fields, and `{name}` is `{ty}`; remove it"),
+            );
+            return None;
+        }
+        return Some(None);
+    }
+    let agreed = Agreed {
+        feature,
+        declared,
+        shared_by: "its writers and readers",
+    };
+    agreed.setting(
+        cx,
+        "vocab",
+        own.map(|v| &v.key),
+        own.map(crate::attr::Vocab::values),
+        declared.and_then(|d| d.feature.vocab.clone()),
+        |v| format!("{v:?}"),
+    )
+}
+
 /// A setting both a field and the registry may give (a list's `len` and `encoding`, a vector
 /// field's `vocab`), which must agree: the registry is the schema that `shared_by` share.
 pub struct Agreed<'a> {

@@ -24,6 +24,8 @@ pub struct CheckedView {
     pub registry_defaults: Vec<Option<DefaultValue>>,
     /// How each `Vec<f32>` field's list is declared (length and encoding); `None` for the others.
     pub lists: Vec<Option<ListDecl>>,
+    /// Each `String` field's declared vocabulary (its own `vocab`, or the registry's).
+    pub vocabs: Vec<Option<Vec<String>>>,
     /// The registry file's absolute path, when the view comes from one.
     pub registry_path: Option<String>,
 }
@@ -55,6 +57,12 @@ fn standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
         .zip(&features)
         .map(|(field, feature)| check::list_decl(cx, field, feature, None))
         .collect();
+    let vocabs = view
+        .fields
+        .iter()
+        .zip(&features)
+        .map(|(field, feature)| check::vocab_decl(cx, field, feature, None).flatten())
+        .collect();
     Some(CheckedView {
         view: name,
         namespace,
@@ -62,6 +70,7 @@ fn standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
         ttl_seconds: ttl_seconds?,
         registry_defaults: vec![None; features.len()],
         lists,
+        vocabs,
         features,
         registry_path: None,
     })
@@ -92,11 +101,13 @@ fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<Chec
     }?;
     let mut registry_defaults = Vec::with_capacity(features.len());
     let mut lists = Vec::with_capacity(features.len());
+    let mut vocabs = Vec::with_capacity(features.len());
     for (field, feature) in view.fields.iter().zip(&features) {
         let (_, span) = field.feature_name();
         let Some(rfeature) = check::registry_feature(cx, rview, feature, span) else {
             registry_defaults.push(None);
             lists.push(None);
+            vocabs.push(None);
             continue;
         };
         let declared = Declared {
@@ -105,8 +116,10 @@ fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<Chec
         };
         if check::registry_type(cx, field, rfeature, &loaded.name) {
             lists.push(check::list_decl(cx, field, feature, Some(declared)));
+            vocabs.push(check::vocab_decl(cx, field, feature, Some(declared)).flatten());
         } else {
             lists.push(None);
+            vocabs.push(None);
         }
         registry_defaults.push(check::registry_default(field, rfeature));
     }
@@ -118,6 +131,7 @@ fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<Chec
         features,
         registry_defaults,
         lists,
+        vocabs,
         registry_path: Some(loaded.absolute.clone()),
     })
 }

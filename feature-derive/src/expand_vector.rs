@@ -67,8 +67,13 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
                 },
                 None => quote!(::core::option::Option::None),
             };
-            quote_spanned! {ty.span()=>
-                #f: #rows::get::<#ty>(rows, #view, #index, #default)?
+            match &spec.column {
+                Column::OneHot(vocab) | Column::Index(vocab) => quote_spanned! {ty.span()=>
+                    #f: #rows::get_vocab::<#ty>(rows, #view, #index, #default, &[#(#vocab),*])?
+                },
+                _ => quote_spanned! {ty.span()=>
+                    #f: #rows::get::<#ty>(rows, #view, #index, #default)?
+                },
             }
         });
 
@@ -196,8 +201,8 @@ pub fn inherent_items(
                 #krate::__private::vector::<Self>(store, id).await
             }
 
-            /// [`vector`](Self::vector), plus a report of which fields were stored, defaulted or
-            /// stale.
+            /// [`vector`](Self::vector), plus a report of which fields were stored, defaulted,
+            /// stale or outside their `vocab`.
             ///
             /// # Errors
             /// As [`vector`](Self::vector).
@@ -222,6 +227,22 @@ pub fn inherent_items(
                 I::Item: #krate::EntityId,
             {
                 #krate::__private::vector_batch::<Self, I>(store, ids).await
+            }
+
+            /// [`vector_batch`](Self::vector_batch), plus per-field counts of the values that
+            /// were stored, defaulted, null, stale or outside their `vocab`.
+            ///
+            /// # Errors
+            /// As [`vector`](Self::vector), for the first entity that fails.
+            pub async fn vector_batch_with_report<I>(
+                store: &#krate::Store,
+                ids: I,
+            ) -> #krate::Result<(::std::vec::Vec<Self>, #krate::BatchReport)>
+            where
+                I: ::core::iter::IntoIterator,
+                I::Item: #krate::EntityId,
+            {
+                #krate::__private::vector_batch_with_report::<Self, I>(store, ids).await
             }
 
             /// The model input: [`WIDTH`](Self::WIDTH) columns, named by

@@ -25,6 +25,7 @@ pub fn expand(view: &View<'_>, checked: &CheckedView) -> TokenStream {
         features,
         registry_defaults,
         lists,
+        vocabs,
         registry_path,
     } = checked;
     let private = quote!(#krate::__private);
@@ -53,21 +54,21 @@ pub fn expand(view: &View<'_>, checked: &CheckedView) -> TokenStream {
                 None => quote_spanned! {ty.span()=> #f: row.get::<#ty>(#index)? },
             }
         });
-    let encode_fields =
-        view.fields
-            .iter()
-            .zip(features)
-            .zip(lists)
-            .map(|((field, feature), list)| {
-                let f = field.ident;
-                match list {
-                    Some(list) => {
-                        let spec = list_spec(&private, list);
-                        quote!(out.put(#feature, &#private::ListValue::new(&self.#f, #spec));)
-                    }
-                    None => quote!(out.put(#feature, &self.#f);),
+    let encode_fields = view.fields.iter().zip(features).zip(lists).zip(vocabs).map(
+        |(((field, feature), list), vocab)| {
+            let f = field.ident;
+            match (list, vocab) {
+                (Some(list), _) => {
+                    let spec = list_spec(&private, list);
+                    quote!(out.put(#feature, &#private::ListValue::new(&self.#f, #spec));)
                 }
-            });
+                (None, Some(vocab)) => {
+                    quote!(out.put_vocab(#feature, &self.#f, &[#(#vocab),*]);)
+                }
+                (None, None) => quote!(out.put(#feature, &self.#f);),
+            }
+        },
+    );
 
     let trait_impl = quote! {
         #[automatically_derived]

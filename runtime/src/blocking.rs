@@ -104,6 +104,16 @@ impl Store {
         }
     }
 
+    /// A handle on the same backend that refuses to write a string outside its feature's
+    /// `vocab`, as [`crate::Store::refusing_out_of_vocab`].
+    #[must_use = "`refusing_out_of_vocab` returns a new handle and leaves `self` as it was"]
+    pub fn refusing_out_of_vocab(&self) -> Store {
+        Store {
+            store: self.store.refusing_out_of_vocab(),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
     /// The async store underneath (for its accessors: `round_trips`, `backend_name`, …).
     pub fn as_async(&self) -> &crate::Store {
         &self.store

@@ -241,9 +241,43 @@ pub struct WriteCommand {
     buf: Vec<u8>,
     set: Vec<(Cow<'static, str>, Range<usize>)>,
     delete: Vec<Cow<'static, str>>,
+    /// The first value outside its feature's `vocab`, which a store made with
+    /// [`Store::refusing_out_of_vocab`](crate::Store::refusing_out_of_vocab) refuses.
+    out_of_vocab: Option<Box<VocabMiss>>,
+}
+
+/// A string value outside its feature's declared `vocab`, found while encoding a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VocabMiss {
+    view: String,
+    feature: String,
+    vocab: String,
+    found: String,
+}
+
+impl VocabMiss {
+    /// The refusal of a store that does not store values outside the vocabulary.
+    pub(crate) fn to_error(&self) -> crate::Error {
+        crate::Error::InvalidValue {
+            view: self.view.clone(),
+            feature: self.feature.clone(),
+            expected: format!(
+                "one of the feature's `vocab` ({}): this store refuses values outside it \
+                 (`Store::refusing_out_of_vocab`)",
+                self.vocab
+            ),
+            found: self.found.clone(),
+        }
+    }
 }
 
 impl WriteCommand {
+    /// The first value of this write outside its feature's `vocab`, as the error a store that
+    /// refuses such values returns.
+    pub(crate) fn out_of_vocab(&self) -> Option<&VocabMiss> {
+        self.out_of_vocab.as_deref()
+    }
+
     /// The hash's key.
     pub fn key(&self) -> &str {
         &self.key
@@ -276,6 +310,8 @@ pub struct RowWriter {
     delete: Vec<Cow<'static, str>>,
     /// The first value refused by [`FeatureValue::check`](crate::FeatureValue::check).
     invalid: Option<(Cow<'static, str>, String)>,
+    /// The first string outside its feature's `vocab`: feature, the vocabulary, the value.
+    out_of_vocab: Option<(Cow<'static, str>, String, String)>,
 }
 
 impl RowWriter {
@@ -286,7 +322,33 @@ impl RowWriter {
             set: Vec::with_capacity(features + 1),
             delete: Vec::new(),
             invalid: None,
+            out_of_vocab: None,
         }
+    }
+
+    /// [`put`](Self::put) for a string feature with a declared `vocab`: a value outside it is
+    /// written as any other, and noted, so that a store made with
+    /// [`Store::refusing_out_of_vocab`](crate::Store::refusing_out_of_vocab) refuses the write.
+    pub fn put_vocab<T, S>(&mut self, field: impl Into<Cow<'static, str>>, value: &T, vocab: &[S])
+    where
+        T: crate::FeatureValue + crate::vector::VocabValue,
+        S: AsRef<str>,
+    {
+        let field = field.into();
+        if self.out_of_vocab.is_none() {
+            if let Some(s) = value.vocab_str() {
+                if !vocab.iter().any(|v| v.as_ref() == s) {
+                    let listed = vocab
+                        .iter()
+                        .map(|v| format!("`{}`", v.as_ref()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let found = format!("the string {}", crate::error::excerpt(s.as_bytes()));
+                    self.out_of_vocab = Some((field.clone(), listed, found));
+                }
+            }
+        }
+        self.put(field, value);
     }
 
     /// Adds one feature: set when it has a value, removed when it is `None`.
@@ -339,12 +401,21 @@ impl RowWriter {
         let start = self.buf.len();
         crate::stamp::encode(updated_at_ms, &mut self.buf);
         self.set.push((UPDATED_AT.into(), start..self.buf.len()));
+        let out_of_vocab = self.out_of_vocab.map(|(feature, vocab, found)| {
+            Box::new(VocabMiss {
+                view: view.to_owned(),
+                feature: feature.into_owned(),
+                vocab,
+                found,
+            })
+        });
         Ok(WriteCommand {
             key,
             ttl_ms,
             buf: self.buf,
             set: self.set,
             delete: self.delete,
+            out_of_vocab,
         })
     }
 }

@@ -1157,7 +1157,10 @@ fn encode(w: &mut RowWriter, view: &View, feature: &Feature, value: &Value) -> R
         (FeatureType::Int, Value::Int(i)) => w.put(field, i),
         (FeatureType::Float, Value::Float(x)) => w.put(field, x),
         (FeatureType::Float, Value::Int(i)) => w.put(field, &(*i as f64)),
-        (FeatureType::String, Value::String(s)) => w.put(field, s),
+        (FeatureType::String, Value::String(s)) => match &feature.vocab {
+            Some(vocab) => w.put_vocab(field, s, vocab),
+            None => w.put(field, s),
+        },
         (FeatureType::Bool, Value::Bool(b)) => w.put(field, b),
         (FeatureType::FloatList, Value::FloatList(v))
             if feature.len.is_none_or(|len| len == v.len()) =>

@@ -47,7 +47,9 @@ pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_POOL_SIZE,
     DEFAULT_RESPONSE_TIMEOUT,
 };
-pub use vector::{FeatureVector, FieldReport, Report, Source, VectorRows, VectorView};
+pub use vector::{
+    BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source, VectorRows, VectorView,
+};
 pub use view::{FeatureView, KeyLayout, Row};
 
 /// The `features.toml` registry (the `fstore-registry` crate): [`Registry`](registry::Registry),

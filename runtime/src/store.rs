@@ -61,6 +61,9 @@ pub struct Store {
     inner: Arc<Inner>,
     /// The registry of the dynamic API ([`Store::with_registry`]); clones share it.
     registry: Option<Arc<Attached>>,
+    /// Writes of a string outside its feature's `vocab` are refused
+    /// ([`Store::refusing_out_of_vocab`]).
+    refuse_out_of_vocab: bool,
 }
 
 struct Inner {
@@ -188,6 +191,7 @@ impl Store {
                 KeyLayout::Plain,
             )),
             registry: None,
+            refuse_out_of_vocab: false,
         }
     }
 
@@ -228,7 +232,71 @@ impl Store {
         Store {
             inner: Arc::clone(&self.inner),
             registry: Some(Arc::new(Attached::new(registry.into()))),
+            refuse_out_of_vocab: self.refuse_out_of_vocab,
         }
+    }
+
+    /// A handle on the same backend (sharing its connection and registry) that refuses to write
+    /// a string outside its feature's declared `vocab`: the write (the whole batch, for
+    /// `write_batch`) fails with [`Error::InvalidValue`] naming the view, the feature, the
+    /// vocabulary and the value, and nothing is sent. By default such values are written (a
+    /// new category may reach the store before the model's vocabulary), and feature vectors
+    /// report them ([`Report::out_of_vocab`](crate::Report::out_of_vocab)).
+    ///
+    /// Applies to typed views whose features declare a `vocab` (from the registry, or
+    /// `#[fstore(vocab = [...])]`) and to the dynamic [`write`](Store::write) and
+    /// [`write_batch`](Store::write_batch).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use fstore_runtime::registry::Registry;
+    /// use fstore_runtime::{Error, Store, Value};
+    ///
+    /// let registry = Registry::parse(r#"
+    ///     [entities.user]
+    ///     [views.user_profile]
+    ///     entity = "user"
+    ///     ttl = "1h"
+    ///     [views.user_profile.features]
+    ///     segment = { type = "string", vocab = ["basic", "vip"] }
+    /// "#, "features.toml")?;
+    /// let store = Store::embedded().with_registry(registry);
+    /// let gold = [("segment", Value::from("gold"))];
+    /// store.write("user_profile", "u1", &gold).await?; // written
+    ///
+    /// let strict = store.refusing_out_of_vocab();
+    /// let err = strict.write("user_profile", "u2", &gold).await.unwrap_err();
+    /// assert!(matches!(err, Error::InvalidValue { .. }));
+    /// assert!(strict.read("user_profile", "u2", None).await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    #[must_use = "`refusing_out_of_vocab` returns a new handle and leaves `self` as it was"]
+    pub fn refusing_out_of_vocab(&self) -> Store {
+        Store {
+            inner: Arc::clone(&self.inner),
+            registry: self.registry.clone(),
+            refuse_out_of_vocab: true,
+        }
+    }
+
+    /// Whether this handle refuses values outside a feature's `vocab`
+    /// ([`refusing_out_of_vocab`](Store::refusing_out_of_vocab)).
+    pub fn refuses_out_of_vocab(&self) -> bool {
+        self.refuse_out_of_vocab
+    }
+
+    /// [`Error::InvalidValue`] for the first write outside its feature's `vocab`, when this
+    /// handle refuses them.
+    fn check_vocab(&self, writes: &[Command]) -> Result<()> {
+        if !self.refuse_out_of_vocab {
+            return Ok(());
+        }
+        let miss = writes.iter().find_map(|c| match c {
+            Command::Write(w) => w.out_of_vocab(),
+            _ => None,
+        });
+        miss.map_or(Ok(()), |m| Err(m.to_error()))
     }
 
     /// The registry attached with [`with_registry`](Store::with_registry), if any.
@@ -395,6 +463,7 @@ impl Store {
     pub(crate) async fn run_write_batch(&self, cmds: &[Command]) -> Result<()> {
         // One call for `close`: it waits for the whole batch, which is refused whole (before
         // anything is sent) if the store is already closed.
+        self.check_vocab(cmds)?;
         let _call = self.inner.begin()?;
         let mut outcomes: Vec<WriteOutcome> = Vec::with_capacity(cmds.len());
         let mut cause: Option<Box<Error>> = None;
@@ -436,6 +505,7 @@ impl Store {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_vocab(writes)?;
         let _call = self.inner.begin()?;
         self.write_pipeline(writes).await
     }
@@ -787,6 +857,7 @@ impl StoreBuilder {
                 self.layout,
             )),
             registry: None,
+            refuse_out_of_vocab: false,
         })
     }
 

@@ -71,6 +71,9 @@ pub struct FieldReport {
     pub source: Source,
     /// The view's row was older than its `max_age` (so the stored value was not used).
     pub stale: bool,
+    /// A string feature with a `vocab` held a value outside it: its model input is all zeros
+    /// (one-hot) or `-1` (index), which a model may read as a real category.
+    pub out_of_vocab: bool,
 }
 
 /// Which fields of a vector were stored, defaulted or stale: what serving code logs to catch
@@ -96,11 +99,137 @@ impl Report {
         self.fields.iter().filter(|f| f.stale)
     }
 
-    /// `true` when every field came from a fresh stored value.
+    /// The fields whose stored string is outside the feature's `vocab`.
+    pub fn out_of_vocab(&self) -> impl Iterator<Item = &FieldReport> {
+        self.fields.iter().filter(|f| f.out_of_vocab)
+    }
+
+    /// `true` when every field came from a fresh stored value, inside its `vocab` if it has one.
     pub fn is_clean(&self) -> bool {
+        self.fields.iter().all(FieldReport::is_clean)
+    }
+}
+
+impl FieldReport {
+    /// Stored, fresh, and inside its `vocab`.
+    fn is_clean(&self) -> bool {
+        self.source == Source::Stored && !self.stale && !self.out_of_vocab
+    }
+}
+
+/// Per-feature counts over the entities of a [`vector_batch_with_report`]: how many values were
+/// stored, defaulted, null, stale or outside the feature's `vocab`. What a ranking service logs
+/// per request to catch training/serving skew.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    entities: usize,
+    fields: Vec<FieldCounts>,
+}
+
+/// The counts of one field over a batch (see [`BatchReport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldCounts {
+    /// The view the field reads from.
+    pub view: &'static str,
+    /// The stored feature name.
+    pub feature: &'static str,
+    /// Entities whose value was read from the store.
+    pub stored: usize,
+    /// Entities whose value was the default.
+    pub defaulted: usize,
+    /// Entities whose value was `None`.
+    pub null: usize,
+    /// Entities whose row of the field's view was older than its `max_age`.
+    pub stale: usize,
+    /// Entities whose stored string was outside the feature's `vocab`.
+    pub out_of_vocab: usize,
+}
+
+impl BatchReport {
+    /// The number of entities counted.
+    pub fn entities(&self) -> usize {
+        self.entities
+    }
+
+    /// The counts of every field, in field order.
+    pub fn fields(&self) -> &[FieldCounts] {
+        &self.fields
+    }
+
+    /// The counts of `feature` of `view`, if the vector has that field.
+    pub fn field(&self, view: &str, feature: &str) -> Option<&FieldCounts> {
         self.fields
             .iter()
-            .all(|f| f.source == Source::Stored && !f.stale)
+            .find(|f| f.view == view && f.feature == feature)
+    }
+
+    /// `true` when every value of every entity came fresh from the store, inside its `vocab`.
+    pub fn is_clean(&self) -> bool {
+        self.fields.iter().all(|f| f.stored == self.entities)
+            && self
+                .fields
+                .iter()
+                .all(|f| f.stale == 0 && f.out_of_vocab == 0)
+    }
+
+    /// Adds one entity's report.
+    fn add(&mut self, report: &Report) {
+        self.entities += 1;
+        for (i, field) in report.fields.iter().enumerate() {
+            if self.fields.len() <= i {
+                self.fields.push(FieldCounts {
+                    view: field.view,
+                    feature: field.feature,
+                    stored: 0,
+                    defaulted: 0,
+                    null: 0,
+                    stale: 0,
+                    out_of_vocab: 0,
+                });
+            }
+            let counts = &mut self.fields[i];
+            match field.source {
+                Source::Stored => counts.stored += 1,
+                Source::Defaulted => counts.defaulted += 1,
+                Source::Null => counts.null += 1,
+            }
+            counts.stale += usize::from(field.stale);
+            counts.out_of_vocab += usize::from(field.out_of_vocab);
+        }
+    }
+}
+
+impl fmt::Display for BatchReport {
+    /// `100 entities, all stored`, or the counts of the fields that were not:
+    /// `100 entities: user_profile.segment 3 out of vocabulary, user_risk_profile.fraud_score 2
+    /// null (2 stale)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_clean() {
+            return write!(f, "{} entities, all stored", self.entities);
+        }
+        write!(f, "{} entities:", self.entities)?;
+        let mut first = true;
+        for c in &self.fields {
+            let parts = [
+                (c.defaulted, "defaulted"),
+                (c.null, "null"),
+                (c.stale, "stale"),
+                (c.out_of_vocab, "out of vocabulary"),
+            ];
+            if parts.iter().all(|(n, _)| *n == 0) {
+                continue;
+            }
+            f.write_str(if first { " " } else { ", " })?;
+            first = false;
+            write!(f, "{}.{}", c.view, c.feature)?;
+            let mut sep = " ";
+            for (n, what) in parts.into_iter().filter(|(n, _)| *n > 0) {
+                write!(f, "{sep}{n} {what}")?;
+                sep = ", ";
+            }
+        }
+        Ok(())
     }
 }
 
@@ -111,11 +240,7 @@ impl fmt::Display for Report {
             return write!(f, "all {} stored", self.fields.len());
         }
         let mut first = true;
-        for field in self
-            .fields
-            .iter()
-            .filter(|x| x.source != Source::Stored || x.stale)
-        {
+        for field in self.fields.iter().filter(|x| !x.is_clean()) {
             if !first {
                 f.write_str(", ")?;
             }
@@ -128,6 +253,9 @@ impl fmt::Display for Report {
             write!(f, "{}.{} {what}", field.view, field.feature)?;
             if field.stale {
                 f.write_str(" (stale)")?;
+            }
+            if field.out_of_vocab {
+                f.write_str(" (out of vocabulary)")?;
             }
         }
         Ok(())
@@ -210,6 +338,29 @@ impl<'a> VectorRows<'a> {
         })
     }
 
+    /// [`get`](Self::get) for a string feature with a `vocab`: a stored value outside it is
+    /// returned as it is and reported ([`FieldReport::out_of_vocab`]).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_vocab<T: FeatureValue + VocabValue>(
+        &mut self,
+        view: usize,
+        index: usize,
+        default: Option<fn() -> T>,
+        vocab: &[&str],
+    ) -> Result<T> {
+        let value = self.get(view, index, default)?;
+        if let (Some(s), Some(report)) = (value.vocab_str(), self.report.as_deref_mut()) {
+            if !vocab.contains(&s) {
+                if let Some(last) = report.fields.last_mut() {
+                    last.out_of_vocab = true;
+                }
+            }
+        }
+        Ok(value)
+    }
+
     /// Feature `index` of view `view`, by the rules of [`get`](Self::get), a stored value
     /// decoded by `decode`.
     fn take<T: FeatureValue>(
@@ -255,6 +406,7 @@ impl<'a> VectorRows<'a> {
                 feature: v.read_fields.get(index).copied().unwrap_or("?"),
                 source,
                 stale,
+                out_of_vocab: false,
             });
         }
     }
@@ -483,6 +635,15 @@ where
     I: IntoIterator,
     I::Item: EntityId,
 {
+    batch::<T, I>(store, ids, None).await
+}
+
+async fn batch<T, I>(store: &Store, ids: I, mut report: Option<&mut BatchReport>) -> Result<Vec<T>>
+where
+    T: FeatureVector + Send,
+    I: IntoIterator,
+    I::Item: EntityId,
+{
     let views = T::VIEWS.len().max(1);
     let per_chunk = (store.pipeline_chunk_size() / views).max(1);
     let ids = ids.into_iter();
@@ -494,15 +655,31 @@ where
         push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
         entities.push(entity);
         if entities.len() == per_chunk {
-            vector_chunk(store, &entities, &cmds, &mut out).await?;
+            vector_chunk(store, &entities, &cmds, &mut out, report.as_deref_mut()).await?;
             entities.clear();
             cmds.clear();
         }
     }
     if !entities.is_empty() {
-        vector_chunk(store, &entities, &cmds, &mut out).await?;
+        vector_chunk(store, &entities, &cmds, &mut out, report).await?;
     }
     Ok(out)
+}
+
+/// [`vector_batch`], plus per-field counts of the values that were stored, defaulted, null,
+/// stale or outside their `vocab`.
+///
+/// # Errors
+/// As [`vector_batch`].
+pub async fn vector_batch_with_report<T, I>(store: &Store, ids: I) -> Result<(Vec<T>, BatchReport)>
+where
+    T: FeatureVector + Send,
+    I: IntoIterator,
+    I::Item: EntityId,
+{
+    let mut report = BatchReport::default();
+    let out = batch::<T, I>(store, ids, Some(&mut report)).await?;
+    Ok((out, report))
 }
 
 async fn vector_chunk<T: FeatureVector + Send>(
@@ -510,15 +687,36 @@ async fn vector_chunk<T: FeatureVector + Send>(
     entities: &[String],
     cmds: &[Command],
     out: &mut Vec<T>,
+    report: Option<&mut BatchReport>,
 ) -> Result<()> {
     let now = now_ms();
     let layout = store.key_layout();
+    debug_assert_eq!(cmds.len(), entities.len() * T::VIEWS.len());
+    let Some(batch) = report else {
+        let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+            let entity = entity_of::<T>(cmds, layout);
+            decode_entity(entity, cmds, replies, now, None)
+        };
+        return store.run_reads(cmds, T::VIEWS.len(), out, decode).await;
+    };
+    // Each entity's report is counted once the chunk has been read (a retried read decodes
+    // again).
     let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
         let entity = entity_of::<T>(cmds, layout);
-        decode_entity(entity, cmds, replies, now, None)
+        let mut report = Report::default();
+        let value = decode_entity(entity, cmds, replies, now, Some(&mut report))?;
+        Ok((value, report))
     };
-    debug_assert_eq!(cmds.len(), entities.len() * T::VIEWS.len());
-    store.run_reads(cmds, T::VIEWS.len(), out, decode).await
+    let mut read = Vec::with_capacity(entities.len());
+    store
+        .run_reads(cmds, T::VIEWS.len(), &mut read, decode)
+        .await?;
+    out.reserve(read.len());
+    for (value, report) in read {
+        batch.add(&report);
+        out.push(value);
+    }
+    Ok(())
 }
 
 /// The entity id of one entity's commands, from its first key (the call's own id text: the

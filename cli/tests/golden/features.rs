@@ -24,6 +24,7 @@ pub struct UserProfile {
     pub age: i64,
     /// Sum of order values, EUR
     pub lifetime_value: f64,
+    #[fstore(vocab = ["basic", "premium", "vip"])]
     pub segment: String,
     #[fstore(default = false)]
     pub is_premium: bool,
@@ -310,6 +311,7 @@ impl UserRiskProfileBuilder<f64, i64> {
 pub struct UserActivity {
     pub sessions_7d: i64,
     pub clicks_24h: i64,
+    #[fstore(vocab = ["books", "electronics", "fashion", "home", "sports"])]
     pub last_category: Option<String>,
     pub avg_session_seconds: f64,
 }
@@ -423,6 +425,7 @@ impl UserActivityBuilder<i64, i64, f64> {
 pub struct ItemStats {
     pub price: f64,
     pub ctr_7d: f64,
+    #[fstore(vocab = ["books", "electronics", "fashion", "home", "sports"])]
     pub category: String,
     #[fstore(default = true)]
     pub in_stock: bool,
