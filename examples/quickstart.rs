@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  (set VALKEY_URL=redis://host:port to run against a server)");
     }
 
-    // Write 100 users: one pipeline, one MULTI/EXEC transaction (fields, stamp, TTL per user).
+    // Write 100 users: one pipeline, one atomic script call per user (fields, stamp, TTL).
     let rows: Vec<(String, UserProfile)> = (0..100)
         .map(|i| (format!("user_{i:03}"), user(i)))
         .collect();

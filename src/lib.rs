@@ -48,9 +48,10 @@
 //! One hash per (view, entity) at `{namespace}:v{version}:{view}:{entity_id}`
 //! (`fs:v1:user_profile:user_123`); field = feature name; values as UTF-8 text the way Python
 //! writers store them (see [`FeatureValue`]; embeddings as JSON text, or as `f32` bytes where a
-//! feature declares `encoding = "f32le"`); every write also sets `_updated_at` (epoch milliseconds)
-//! and the key's expiry atomically (one script per single write, one `MULTI`/`EXEC` transaction
-//! per batch pipeline). Fields starting with `_` are metadata, never
+//! feature declares `encoding = "f32le"`); every write also sets `_updated_at` (epoch seconds with
+//! a millisecond fraction, which Python's `float()` reads; integer milliseconds are read too) and
+//! the key's expiry atomically (one call of the write script per entity; a batch is a pipeline of
+//! them). Fields starting with `_` are metadata, never
 //! features, and fields a struct does not name are ignored, so data written by other tools reads
 //! back typed.
 //!
@@ -221,7 +222,7 @@ pub use fstore_runtime::{
 /// | `T::read(&store, id) -> Result<Option<T>>` | one `HMGET` |
 /// | `T::read_batch(&store, ids) -> Result<Vec<Option<T>>>` | one pipeline of `HMGET`s per [`Store::pipeline_chunk_size`] ids |
 /// | `value.write(&store, id) -> Result<()>` | one atomic script call (fields, `_updated_at`, expiry) |
-/// | `T::write_batch(&store, rows) -> Result<()>` | one `MULTI` … `EXEC` transaction per chunk: `HSET`, `HDEL` (for `None`), `PEXPIRE` per entity |
+/// | `T::write_batch(&store, rows) -> Result<()>` | one pipeline per chunk of one `EVALSHA` of the write script per entity (fields, `None`s removed, stamp and expiry, atomically); per-entity outcomes on failure (`Error::Batch`) |
 /// | `T::ttl(&store, id) -> Result<Option<Duration>>` | one `PTTL` |
 ///
 /// Entity ids are anything that implements [`EntityId`]: `&str`, `String`, the integer types.

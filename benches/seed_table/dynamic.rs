@@ -339,7 +339,7 @@ pub async fn dynamic_rows(settings: &Settings, store: &Store, data: &Data) -> Ve
         .await;
         rows.push(RatioRow::new(
             "batch write, 100 entities",
-            "dynamic `write_batch(view, rows)`, features by name | typed `UserProfile::write_batch`: one MULTI … EXEC (HSET, HDEL, PEXPIRE per entity)",
+            "dynamic `write_batch(view, rows)`, features by name | typed `UserProfile::write_batch`: one EVALSHA of the write script per entity",
             TARGET,
             (rt_d, rt_t),
             &samples,

@@ -151,7 +151,7 @@ pub async fn latency_rows(
         ));
     }
 
-    // 5, 6. Batch writes: fstore (atomic, MULTI … EXEC) | hand HSET+PEXPIRE | hand EVALSHA.
+    // 5, 6. Batch writes: fstore (atomic per entity, EVALSHA) | hand HSET+PEXPIRE | hand EVALSHA.
     for (n, iters, seed_us) in [
         (100, s.write100_iters, 500.0),
         (1_000, s.write1000_iters, 5_000.0),
@@ -186,7 +186,7 @@ pub async fn latency_rows(
         };
         rows.push(RowResult::new(
             plain,
-            "fstore one MULTI … EXEC (HSET, HDEL, PEXPIRE per entity) | hand HSET + PEXPIRE per entity",
+            "fstore one EVALSHA of the write script per entity | hand HSET + PEXPIRE per entity",
             seed_us,
             &samples,
             0,
@@ -194,7 +194,7 @@ pub async fn latency_rows(
         ));
         rows.push(RowResult::new(
             atomic,
-            "fstore one MULTI … EXEC | hand EVALSHA of fstore's write script per entity",
+            "fstore one EVALSHA per entity | hand EVALSHA of fstore's write script per entity",
             seed_us,
             &samples,
             0,

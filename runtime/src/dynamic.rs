@@ -881,9 +881,9 @@ impl Store {
     }
 
     /// Writes many entities of `view` by name, exactly as a typed view's `write_batch` does: in
-    /// pipelines of [`Store::pipeline_chunk_size`] entities, each pipeline one transaction
-    /// (`MULTI`, then `HSET`, `HDEL` and `PEXPIRE` per entity, then `EXEC`), so that no entity is
-    /// half written or left without its TTL. Each row is checked as [`Store::write`] checks it,
+    /// pipelines of [`Store::pipeline_chunk_size`] entities, each entity one call of the write
+    /// script (fields, removals, stamp and expiry atomically), so that no entity is half written
+    /// or left without its TTL. Each row is checked as [`Store::write`] checks it,
     /// every row before anything is sent: an error writes nothing.
     ///
     /// ```
