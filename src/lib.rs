@@ -505,8 +505,9 @@ pub mod __private {
     pub use fstore_runtime::codec::{ListEncoding, ListField, ListSpec, ListValue};
     pub use fstore_runtime::typed::{read, read_batch, ttl, write, write_batch};
     pub use fstore_runtime::vector::{
-        list_columns, to_matrix, vector, vector_batch, vector_batch_with_report,
-        vector_with_report, vocab_index, vocab_onehot, Column, VocabValue,
+        list_columns, to_matrix, vector, vector_batch, vector_batch_keyed,
+        vector_batch_with_report, vector_keyed, vector_with_report, vocab_index, vocab_onehot,
+        Column, VectorKey, VocabValue,
     };
     pub use fstore_runtime::{Row, RowWriter, VectorRows, VectorView};
 }

@@ -68,6 +68,21 @@ impl Scalar {
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::F64 | Scalar::F32)
     }
+
+    /// The Rust type, as a field would write it.
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Scalar::I64 => "i64",
+            Scalar::I32 => "i32",
+            Scalar::U32 => "u32",
+            Scalar::U64 => "u64",
+            Scalar::F64 => "f64",
+            Scalar::F32 => "f32",
+            Scalar::Bool => "bool",
+            Scalar::String => "String",
+            Scalar::FloatList => "Vec<f32>",
+        }
+    }
 }
 
 /// What the derives accept, for error messages.

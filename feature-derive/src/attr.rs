@@ -42,7 +42,7 @@ impl Derive {
 /// The keys `#[feature_view]` accepts.
 const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace`, `registry` or `crate`";
 /// The keys `#[feature_vector]` accepts.
-const VECTOR_KEYS: &str = "`registry`, `max_age`, `namespace`, `version` or `crate`";
+const VECTOR_KEYS: &str = "`registry`, `key`, `max_age`, `namespace`, `version` or `crate`";
 /// The keys `#[fstore]` accepts on a `FeatureView` field.
 const FIELD_KEYS: &str = "`default`, `rename`, `vocab`, `len` or `encoding`";
 /// The keys `#[fstore]` accepts on a `FeatureVector` field.
@@ -80,6 +80,9 @@ pub struct VectorAttrs {
     pub krate: Option<Path>,
     /// `max_age(view = "10m", other = 600)`: each view's key (for spans) and duration.
     pub max_age: Option<Vec<(Ident, Lit)>>,
+    /// `key(user, item)`: the entities of a multi-entity vector, in key order (the `key` ident
+    /// first, for spans).
+    pub key: Option<(Ident, Vec<Ident>)>,
 }
 
 /// `#[fstore(default = ..., rename = "...", len = 8, encoding = "json")]` on a `FeatureView`
@@ -153,6 +156,11 @@ pub fn vector_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> VectorAttrs {
         Some("max_age") => {
             let v = max_age(cx, meta)?;
             set_once(cx, meta, A, &mut out.max_age, v);
+            Ok(())
+        }
+        Some("key") => {
+            let v = entity_keys(cx, meta)?;
+            set_once(cx, meta, A, &mut out.key, (key_ident(meta), v));
             Ok(())
         }
         _ => unknown_key(cx, meta, A, VECTOR_KEYS),
@@ -389,6 +397,42 @@ fn max_age(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Vec<(Ident, Lit
         }
         Ok(())
     })?;
+    Ok(out)
+}
+
+/// `key(user, item)`: distinct entity names.
+fn entity_keys(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Vec<Ident>> {
+    const HELP: &str = "`key` lists the entities that key the vector's views, in the order of \
+                        the key's fields: `key(user, item)`";
+    let mut out: Vec<Ident> = Vec::new();
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(&meta.path, HELP);
+        if meta.input.peek(Token![=]) {
+            meta.value()?.parse::<Expr>()?;
+        }
+        return Ok(out);
+    }
+    meta.parse_nested_meta(|inner| {
+        let Some(entity) = inner.path.get_ident() else {
+            cx.error_spanned_by(&inner.path, HELP);
+            return Ok(());
+        };
+        if out.iter().any(|seen| seen.unraw() == entity.unraw()) {
+            cx.error_spanned_by(
+                entity,
+                format!(
+                    "duplicate entity `{}` in `key`; give it once",
+                    entity.unraw()
+                ),
+            );
+        } else {
+            out.push(entity.clone());
+        }
+        Ok(())
+    })?;
+    if out.is_empty() {
+        cx.error_spanned_by(&meta.path, HELP);
+    }
     Ok(out)
 }
 

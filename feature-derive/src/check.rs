@@ -10,8 +10,8 @@ use syn::ext::IdentExt;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, UnOp};
 
 use fstore_registry::{
-    parse_seconds, suggestion, DefaultValue, Feature, FeatureType, ListEncoding,
-    View as RegistryView,
+    parse_seconds, seconds_in_range, suggestion, DefaultValue, Feature, FeatureType, ListEncoding,
+    View as RegistryView, MAX_DURATION_SECONDS,
 };
 
 use crate::ast::{Field, Kind, Scalar, SUPPORTED};
@@ -352,10 +352,14 @@ pub fn duration_seconds(cx: &mut Ctxt, lit: &Lit, key: &str) -> Option<u64> {
     let parsed = match lit {
         Lit::Str(s) => parse_seconds(&s.value()),
         Lit::Int(i) => match i.base10_parse::<u64>() {
-            Ok(0) | Err(_) => Err(format!(
+            Ok(0) => Err(format!(
                 "`{key}` in seconds must be a whole number of at least 1"
             )),
-            Ok(n) => Ok(n),
+            Ok(n) => seconds_in_range(n).map_err(|why| format!("`{key}`: {why}")),
+            Err(_) => Err(format!(
+                "`{key}` in seconds must be a whole number from 1 to {MAX_DURATION_SECONDS} (100 \
+                 years)"
+            )),
         },
         _ => Err(format!(
             "`{key}` must be a duration string such as \"1h\" or an integer number of seconds"
@@ -446,6 +450,175 @@ pub fn registry_type(cx: &mut Ctxt, field: &Field<'_>, feature: &Feature, file: 
         ),
     );
     false
+}
+
+/// The field and the registry's feature agree on what an absent value is and on what can be
+/// stored (the field's type already fits the feature's; see [`registry_type`]):
+/// - the registry's `default` fits the field's type (`3000000000` does not fit an `i32`);
+/// - a field's own `default` repeats the registry's, never contradicts it (one source of truth:
+///   the dynamic API and other readers use the registry's);
+/// - an `Option` field is for an `optional = true` feature: not for one with a `default` (absent
+///   reads as the default), and, in a view (`writes`), not for a required one (writing `None`
+///   would delete it, and readers would fail).
+///
+/// Errors go on the token to change, with the registry line to change instead.
+pub fn registry_agreement(cx: &mut Ctxt, field: &Field<'_>, declared: Declared<'_>, writes: bool) {
+    let Some(kind) = field.kind else {
+        return;
+    };
+    let feature = declared.feature;
+    let at = format!("{}:{}", declared.file, feature.location.line);
+    let name = &feature.name;
+    let ty = type_text(field.ty);
+    if let (Some(own), Some(registry)) = (&field.attrs.default, &feature.default) {
+        if let Some(value) = attribute_value(own) {
+            if !value.same_as(registry) {
+                cx.error_spanned_by(
+                    own,
+                    format!(
+                        "this `default` differs from the registry's for `{name}` ({at}: \
+                         `default = {}`), which the dynamic API and every other reader use; \
+                         remove `default` here (or change it in the registry)",
+                        shown(registry)
+                    ),
+                );
+            }
+        }
+    }
+    if kind.optional && !feature.optional {
+        let inner = kind.scalar.rust_name();
+        match &feature.default {
+            Some(default) => cx.error_spanned_by(
+                field.ty,
+                format!(
+                    "`{name}` has `default = {}` in {at}, so an absent value reads as that, \
+                     never `None`; make the field `{inner}`",
+                    shown(default)
+                ),
+            ),
+            None if writes => cx.error_spanned_by(
+                field.ty,
+                format!(
+                    "`{name}` is required in {at} (no `default`, not `optional`), but the field \
+                     is `{ty}`: writing `None` would delete it and its readers would fail; make \
+                     the field `{inner}`, or declare `optional = true` in {at}"
+                ),
+            ),
+            None => {}
+        }
+    }
+    if field.attrs.default.is_none() {
+        if let Some(default) = &feature.default {
+            if let Err(range) = default_in_range(default, kind.scalar) {
+                cx.error_spanned_by(
+                    field.ty,
+                    format!(
+                        "the registry's default for `{name}` ({at}: `default = {}`) does not fit \
+                         `{ty}` ({range}); use a wider type, or change the default in {at}",
+                        shown(default)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A registry default as the registry file writes it.
+fn shown(value: &DefaultValue) -> String {
+    match value {
+        DefaultValue::Int(i) => i.to_string(),
+        DefaultValue::Float(x) => format!("{x:?}"),
+        DefaultValue::String(s) => format!("{s:?}"),
+        DefaultValue::Bool(b) => b.to_string(),
+    }
+}
+
+/// `Ok` when the registry's `default` can be held by a field of type `scalar` exactly enough:
+/// an integer in the integer type's range, a float that an `f32` neither overflows nor flushes
+/// to zero. `Err` with the type's range.
+fn default_in_range(default: &DefaultValue, scalar: Scalar) -> Result<(), &'static str> {
+    match (default, scalar) {
+        (DefaultValue::Int(i), Scalar::I32) if i32::try_from(*i).is_err() => {
+            Err("-2147483648 to 2147483647")
+        }
+        (DefaultValue::Int(i), Scalar::U32) if u32::try_from(*i).is_err() => Err("0 to 4294967295"),
+        (DefaultValue::Int(i), Scalar::U64) if *i < 0 => Err("0 to 18446744073709551615"),
+        #[allow(clippy::cast_possible_truncation)]
+        (DefaultValue::Float(x), Scalar::F32)
+            if (x.is_finite() && (*x as f32).is_infinite()) || (*x != 0.0 && *x as f32 == 0.0) =>
+        {
+            Err("an `f32`: at most 3.4028235e38 in magnitude, and not so small that it reads as 0")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The value of a `#[fstore(default = ...)]` literal, when it is one the registry could write.
+enum AttrValue {
+    Int(i128),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+}
+
+impl AttrValue {
+    /// The same value as the registry's `default`.
+    fn same_as(&self, registry: &DefaultValue) -> bool {
+        #[allow(clippy::cast_precision_loss)]
+        match (self, registry) {
+            (AttrValue::Int(a), DefaultValue::Int(b)) => *a == i128::from(*b),
+            (AttrValue::Int(a), DefaultValue::Float(b)) => (*a as f64) == *b,
+            (AttrValue::Float(a), DefaultValue::Float(b)) => {
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+            }
+            (AttrValue::Float(a), DefaultValue::Int(b)) => *a == *b as f64,
+            (AttrValue::Str(a), DefaultValue::String(b)) => a == b,
+            (AttrValue::Bool(a), DefaultValue::Bool(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The value of a default expression: a literal, a negated one, or a float constant
+/// (`f64::NAN`); `None` for anything else (which has its own error).
+fn attribute_value(expr: &Expr) -> Option<AttrValue> {
+    if let Some((lit, negative)) = literal(expr) {
+        let sign = if negative { -1.0 } else { 1.0 };
+        return match lit {
+            Lit::Int(i) => {
+                let n: i128 = i.base10_parse().ok()?;
+                Some(AttrValue::Int(if negative { -n } else { n }))
+            }
+            Lit::Float(f) => Some(AttrValue::Float(sign * f.base10_parse::<f64>().ok()?)),
+            Lit::Str(s) => Some(AttrValue::Str(s.value())),
+            Lit::Bool(b) => Some(AttrValue::Bool(b.value)),
+            _ => None,
+        };
+    }
+    if !is_float_constant(expr) {
+        return None;
+    }
+    float_constant(expr).map(AttrValue::Float)
+}
+
+/// The value of `f64::NAN`, `f32::INFINITY`, `-f64::INFINITY`, `f64::NEG_INFINITY`.
+fn float_constant(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Path(p) => match p.path.segments.last()?.ident.to_string().as_str() {
+            "NAN" => Some(f64::NAN),
+            "INFINITY" => Some(f64::INFINITY),
+            "NEG_INFINITY" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => float_constant(expr).map(|x| -x),
+        Expr::Group(g) => float_constant(&g.expr),
+        Expr::Paren(p) => float_constant(&p.expr),
+        _ => None,
+    }
 }
 
 /// The registry's default of `feature`, where `field` has none of its own and is not an `Option`.

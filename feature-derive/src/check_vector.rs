@@ -24,11 +24,20 @@ pub struct CheckedVector {
     pub fields: Vec<FieldSpec>,
     /// The registry file's absolute path, when the vector is checked against one.
     pub registry_path: Option<String>,
+    /// A multi-entity vector's entities, in key order (`key(user, item)`); empty when one id
+    /// keys every view.
+    pub keys: Vec<String>,
 }
 
 /// One view a vector reads.
 pub struct ViewSpec {
     pub name: String,
+    /// The registry's entity of the view (`None` without a registry).
+    pub entity: Option<String>,
+    /// The index of that entity in [`CheckedVector::keys`] (0 for a one-entity vector).
+    pub key_index: usize,
+    /// The first field that reads the view, for errors about the view.
+    pub first_field: Span,
     /// `{namespace}:v{version}:{view}:`.
     pub key_prefix: String,
     /// The features read from it, in field order (without `_updated_at`).
@@ -109,7 +118,9 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
         .collect();
     let mut views = reads.views;
     max_age(cx, &schema, &mut views, vector);
+    let keys = entities(cx, &schema, &mut views, vector);
     Some(CheckedVector {
+        keys,
         views,
         fields: fields.into_iter().collect::<Option<Vec<_>>>()?,
         registry_path: match &schema {
@@ -200,6 +211,9 @@ impl<'a> Reads<'a> {
                 self.views.push(ViewSpec {
                     key_prefix: fstore_registry::key_prefix(&self.namespace, self.version, view),
                     name: view.to_owned(),
+                    entity: None,
+                    key_index: 0,
+                    first_field: field.attrs.view.as_ref().map_or(span, LitStr::span),
                     features: Vec::new(),
                     max_age_ms: None,
                 });
@@ -247,10 +261,123 @@ fn registry_feature<'r>(
     let rview = check::registry_view(cx, loaded, &view.value(), view, "").ok_or(())?;
     let rfeature = check::registry_feature(cx, rview, feature, span).ok_or(())?;
     if check::registry_type(cx, field, rfeature, &loaded.name) {
+        let declared = Declared {
+            feature: rfeature,
+            file: &loaded.name,
+        };
+        check::registry_agreement(cx, field, declared, false);
         Ok(Some(rfeature))
     } else {
         Err(())
     }
+}
+
+/// Which entity keys each view. With a registry, every view has an entity: one id keys them
+/// all only when they share it; views of several entities need `key(user, item)`, which lists
+/// each entity once, in key order. Returns the entities in key order (empty for one entity).
+/// Without a registry the views' entities are unknown: `key` is an error, and one id keys every
+/// view.
+fn entities(
+    cx: &mut Ctxt,
+    schema: &Schema<'_>,
+    views: &mut [ViewSpec],
+    vector: &Vector<'_>,
+) -> Vec<String> {
+    let declared = vector.attrs.key.as_ref();
+    let loaded = match schema {
+        Schema::Registry(loaded) => *loaded,
+        Schema::Standalone => {
+            if let Some((key, _)) = declared {
+                cx.error_spanned_by(
+                    key,
+                    "`key` needs a registry, which says each view's entity: add \
+                     `registry = \"features.toml\"`",
+                );
+            }
+            return Vec::new();
+        }
+        Schema::Broken => return Vec::new(),
+    };
+    for view in views.iter_mut() {
+        view.entity = loaded.registry.view(&view.name).map(|v| v.entity.clone());
+    }
+    let name = vector.ident.unraw();
+    let Some((key, entities)) = declared else {
+        // One entity: the first view's; a view of another is an error on its first field.
+        let Some(first) = views.iter().find_map(|v| v.entity.clone()) else {
+            return Vec::new();
+        };
+        for view in views.iter() {
+            let Some(entity) = view.entity.as_deref().filter(|e| *e != first) else {
+                continue;
+            };
+            cx.push(syn::Error::new(
+                view.first_field,
+                format!(
+                    "view `{}` is keyed by entity `{entity}`, and this vector's other views by \
+                     `{first}`: one id cannot key both. Declare the vector's key, \
+                     `#[feature_vector(key({first}, {entity}))]`, and read it with \
+                     `{name}::vector(&store, {name}Key {{ {first}: ..., {entity}: ... }})`",
+                    view.name
+                ),
+            ));
+        }
+        return Vec::new();
+    };
+    let keys: Vec<String> = entities.iter().map(|e| e.unraw().to_string()).collect();
+    for (ident, entity) in entities.iter().zip(&keys) {
+        if loaded.registry.entity(entity).is_none() {
+            let help = suggestion(
+                entity,
+                loaded.registry.entities.iter().map(|e| e.name.as_str()),
+            );
+            cx.error_spanned_by(
+                ident,
+                format!("no entity `{entity}` in {}; {help}", loaded.name),
+            );
+        } else if !views.iter().any(|v| v.entity.as_deref() == Some(entity)) {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "no view of `{name}` is keyed by `{entity}`; remove it from `key` (its views' \
+                     entities: {})",
+                    views
+                        .iter()
+                        .filter_map(|v| v.entity.as_deref())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+    let mut unlisted = false;
+    for view in views.iter_mut() {
+        let Some(entity) = view.entity.as_deref() else {
+            continue;
+        };
+        match keys.iter().position(|k| k == entity) {
+            Some(index) => view.key_index = index,
+            None => {
+                unlisted = true;
+                cx.push(syn::Error::new(
+                    view.first_field,
+                    format!(
+                        "view `{}` is keyed by entity `{entity}`, which `{key}({})` does not \
+                         list; add it",
+                        view.name,
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if keys.len() == 1 && !unlisted {
+        cx.error_spanned_by(
+            key,
+            "every view of this vector has the same entity, so one id keys it: remove `key`",
+        );
+    }
+    keys
 }
 
 /// Each view's freshness: the attribute's `max_age`, else the registry's. A `max_age` naming a

@@ -42,6 +42,18 @@ pub fn check(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
 fn standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
     let name = check::key_part(cx, view.attrs.name.as_ref(), "view name")
         .unwrap_or_else(|| default_name(view));
+    if view.attrs.name.is_none() && !view.attrs.incomplete {
+        // The struct's name is the user's to choose; the view's is shared by every reader and
+        // writer of the data, so it is never guessed from the struct's.
+        cx.error_spanned_by(
+            view.ident,
+            format!(
+                "a standalone view states its name, which every reader and writer of its keys \
+                 shares: add `#[feature_view(name = \"{name}\")]` (or name a registry with \
+                 `registry = \"features.toml\"`)"
+            ),
+        );
+    }
     let (namespace, version) = check::store(cx, &view.attrs.store);
     let ttl_seconds = ttl(cx, view);
     if view.fields.is_empty() {
@@ -115,6 +127,7 @@ fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<Chec
             file: &loaded.name,
         };
         if check::registry_type(cx, field, rfeature, &loaded.name) {
+            check::registry_agreement(cx, field, declared, true);
             lists.push(check::list_decl(cx, field, feature, Some(declared)));
             vocabs.push(check::vocab_decl(cx, field, feature, Some(declared)).flatten());
         } else {

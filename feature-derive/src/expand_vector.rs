@@ -1,8 +1,8 @@
 //! Code generation for `#[derive(FeatureVector)]`: the `FeatureVector` impl, the model input's
 //! width and column names, and the typed methods.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::Ident;
@@ -34,15 +34,18 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
+        let key = Literal::usize_unsuffixed(view.key_index);
         quote! {
             #krate::__private::VectorView {
                 name: #name,
                 key_prefix: #key_prefix,
                 read_fields: &[#(#read_fields),*],
                 max_age_ms: #max_age_ms,
+                key: #key,
             }
         }
     });
+    let keys = &checked.keys;
 
     let decode_fields = vector
         .fields
@@ -131,6 +134,7 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
         impl #krate::FeatureVector for #ident {
             const VIEWS: &'static [#krate::__private::VectorView] = &[#(#views),*];
             const WIDTH: ::core::primitive::usize = #width_lit;
+            const KEYS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
 
             fn decode(
                 rows: &mut #krate::__private::VectorRows<'_>,
@@ -141,7 +145,16 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
             #write_f32
         }
     };
-    let inherent = inherent_items(ident, krate, width, &columns);
+    let inherent = if keys.is_empty() {
+        inherent_items(ident, krate, width, &columns)
+    } else {
+        let model = model_items(ident, krate, width, &columns);
+        let keyed = keyed_items(ident, krate, keys);
+        quote! {
+            #model
+            #keyed
+        }
+    };
     let rebuild = checked
         .registry_path
         .as_deref()
@@ -153,42 +166,23 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
     }
 }
 
-/// `WIDTH`, `COLUMNS` and the typed methods; they forward to the typed operations in
-/// `fstore::__private` and to the trait. Also emitted (with no columns) beside a stub impl when
-/// the derive fails, so that callers see no second error. `krate` is the path fstore is named by
-/// (`::fstore`, or the struct's `crate = ...`).
+/// `WIDTH`, `COLUMNS` and the typed methods of a vector keyed by one id; they forward to the
+/// typed operations in `fstore::__private` and to the trait. Also emitted (with no columns)
+/// beside a stub impl when the derive fails, so that callers see no second error. `krate` is the
+/// path fstore is named by (`::fstore`, or the struct's `crate = ...`).
 pub fn inherent_items(
     ident: &Ident,
     krate: &TokenStream,
     width: usize,
     columns: &[String],
 ) -> TokenStream {
-    let width_lit = Literal::usize_unsuffixed(width);
-    let width_doc = format!(
-        "The number of `f32` columns of the model input: {width}. Equal to `COLUMNS.len()`."
-    );
-    let columns_doc = if columns.is_empty() {
-        "The model input's column names: none.".to_owned()
-    } else {
-        format!(
-            "The model input's column names, in order: `{}`.",
-            columns.join("`, `")
-        )
-    };
+    let model = model_items(ident, krate, width, columns);
     quote! {
+        #model
+
         #[automatically_derived]
         #[allow(dead_code)]
         impl #ident {
-            #[doc = #width_doc]
-            pub const WIDTH: ::core::primitive::usize = #width_lit;
-
-            #[doc = #columns_doc]
-            ///
-            /// `view__feature` for a number, a bool or an index-encoded string;
-            /// `view__feature=entry` for each entry of a one-hot string; `view__feature[i]` for
-            /// each element of a list. Skipped fields have none.
-            pub const COLUMNS: [&'static ::core::primitive::str; #width_lit] = [#(#columns),*];
-
             /// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
             ///
             /// # Errors
@@ -244,6 +238,162 @@ pub fn inherent_items(
             {
                 #krate::__private::vector_batch_with_report::<Self, I>(store, ids).await
             }
+        }
+    }
+}
+
+/// The key struct of a multi-entity vector (`{Vector}Key`, one field per entity, in key order)
+/// and the read methods that take it.
+fn keyed_items(ident: &Ident, krate: &TokenStream, keys: &[String]) -> TokenStream {
+    let key_ident = format_ident!("{}Key", ident.unraw());
+    let fields: Vec<Ident> = keys
+        .iter()
+        .map(|k| {
+            syn::parse_str::<Ident>(k).unwrap_or_else(|_| Ident::new_raw(k, Span::call_site()))
+        })
+        .collect();
+    let params: Vec<Ident> = (0..keys.len()).map(|i| format_ident!("K{}", i)).collect();
+    let field_docs = keys
+        .iter()
+        .map(|k| format!("The id of the `{k}` entity, which keys this vector's `{k}` views."));
+    let struct_doc = format!(
+        "The key of a [`{}`] vector: one id per entity ({}), each keying the views of its entity. \
+         Named fields, so that one entity's id cannot be passed as another's.",
+        ident.unraw(),
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let key_ty = quote!(#key_ident<#(#params),*>);
+    let impl_params = quote!(#(#params: #krate::EntityId),*);
+    let apit = params.iter().map(|_| quote!(impl #krate::EntityId));
+    let apit_ty = quote!(#key_ident<#(#apit),*>);
+    quote! {
+        #[doc = #struct_doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct #key_ident<#(#params),*> {
+            #(
+                #[doc = #field_docs]
+                pub #fields: #params,
+            )*
+        }
+
+        #[automatically_derived]
+        impl<#impl_params> #krate::__private::VectorKey for #key_ty {
+            fn push_ids(&self, out: &mut ::std::vec::Vec<::std::string::String>) {
+                #(
+                    let mut id = ::std::string::String::new();
+                    #krate::EntityId::write_id(&self.#fields, &mut id);
+                    out.push(id);
+                )*
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #ident {
+            /// Reads the vector of one key: one `HMGET` per view, each keyed by the id of its
+            /// view's entity, all in one pipeline.
+            ///
+            /// # Errors
+            /// `Error::MissingFeature` for a required feature with no value (or a stale row) and
+            /// no default; `Error::Decode`; `Error::InvalidEntityId`; transport errors.
+            pub async fn vector(
+                store: &#krate::Store,
+                key: #apit_ty,
+            ) -> #krate::Result<Self> {
+                let (value, _) =
+                    #krate::__private::vector_keyed::<Self, _>(store, key, false).await?;
+                ::core::result::Result::Ok(value)
+            }
+
+            /// [`vector`](Self::vector), plus a report of which fields were stored, defaulted,
+            /// stale or outside their `vocab`.
+            ///
+            /// # Errors
+            /// As [`vector`](Self::vector).
+            pub async fn vector_with_report(
+                store: &#krate::Store,
+                key: #apit_ty,
+            ) -> #krate::Result<(Self, #krate::Report)> {
+                #krate::__private::vector_keyed::<Self, _>(store, key, true).await
+            }
+
+            /// Reads the vectors of many keys in one pipeline (chunked when large), one result
+            /// per key, in input order. A row that several keys share is read once per
+            /// pipeline: one user with 100 candidate items reads the user's views once and each
+            /// item's views once, in one round trip.
+            ///
+            /// # Errors
+            /// As [`vector`](Self::vector), for the first key that fails.
+            pub async fn vector_batch<I, #impl_params>(
+                store: &#krate::Store,
+                keys: I,
+            ) -> #krate::Result<::std::vec::Vec<Self>>
+            where
+                I: ::core::iter::IntoIterator<Item = #key_ty>,
+            {
+                #krate::__private::vector_batch_keyed::<Self, I>(store, keys, ::core::option::Option::None).await
+            }
+
+            /// [`vector_batch`](Self::vector_batch), plus per-field counts of the values that
+            /// were stored, defaulted, null, stale or outside their `vocab`.
+            ///
+            /// # Errors
+            /// As [`vector`](Self::vector), for the first key that fails.
+            pub async fn vector_batch_with_report<I, #impl_params>(
+                store: &#krate::Store,
+                keys: I,
+            ) -> #krate::Result<(::std::vec::Vec<Self>, #krate::BatchReport)>
+            where
+                I: ::core::iter::IntoIterator<Item = #key_ty>,
+            {
+                let mut report = #krate::BatchReport::default();
+                let rows = #krate::__private::vector_batch_keyed::<Self, I>(
+                    store,
+                    keys,
+                    ::core::option::Option::Some(&mut report),
+                )
+                .await?;
+                ::core::result::Result::Ok((rows, report))
+            }
+        }
+    }
+}
+
+/// `WIDTH`, `COLUMNS` and the model-input methods, the same for every vector.
+fn model_items(
+    ident: &Ident,
+    krate: &TokenStream,
+    width: usize,
+    columns: &[String],
+) -> TokenStream {
+    let width_lit = Literal::usize_unsuffixed(width);
+    let width_doc = format!(
+        "The number of `f32` columns of the model input: {width}. Equal to `COLUMNS.len()`."
+    );
+    let columns_doc = if columns.is_empty() {
+        "The model input's column names: none.".to_owned()
+    } else {
+        format!(
+            "The model input's column names, in order: `{}`.",
+            columns.join("`, `")
+        )
+    };
+    quote! {
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #ident {
+            #[doc = #width_doc]
+            pub const WIDTH: ::core::primitive::usize = #width_lit;
+
+            #[doc = #columns_doc]
+            ///
+            /// `view__feature` for a number, a bool or an index-encoded string;
+            /// `view__feature=entry` for each entry of a one-hot string; `view__feature[i]` for
+            /// each element of a list. Skipped fields have none.
+            pub const COLUMNS: [&'static ::core::primitive::str; #width_lit] = [#(#columns),*];
 
             /// The model input: [`WIDTH`](Self::WIDTH) columns, named by
             /// [`COLUMNS`](Self::COLUMNS).

@@ -37,7 +37,28 @@ pub fn parse_seconds(text: &str) -> Result<u64, String> {
             "invalid duration {text:?}: it must be at least one second"
         ));
     }
-    Ok(seconds)
+    seconds_in_range(seconds).map_err(|why| format!("invalid duration {text:?}: {why}"))
+}
+
+/// The longest duration (`ttl`, `max_age`) the registry and the derives accept: 100 years
+/// (365-day years), in seconds. Valkey refuses an expiry whose absolute time overflows a 64-bit
+/// millisecond count; this bound keeps every write far from that limit, on every backend.
+pub const MAX_DURATION_SECONDS: u64 = 100 * 365 * 86_400;
+
+/// `seconds` when it is from 1 to [`MAX_DURATION_SECONDS`]; else why not. The one rule of the
+/// registry (`ttl = ...`, `max_age = ...`) and of the derives' attributes.
+///
+/// # Errors
+/// A short reason for 0 or for more than 100 years.
+pub fn seconds_in_range(seconds: u64) -> Result<u64, String> {
+    match seconds {
+        0 => Err("it must be at least one second".to_owned()),
+        s if s > MAX_DURATION_SECONDS => Err(format!(
+            "{s} seconds is more than 100 years ({MAX_DURATION_SECONDS} seconds), the longest \
+             fstore accepts; Valkey cannot expire a key that far ahead"
+        )),
+        s => Ok(s),
+    }
 }
 
 #[cfg(test)]
@@ -51,6 +72,16 @@ mod tests {
         assert_eq!(parse_seconds("1h"), Ok(3_600));
         assert_eq!(parse_seconds("7d"), Ok(604_800));
         assert_eq!(parse_seconds("45"), Ok(45));
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(parse_seconds("36500d"), Ok(super::MAX_DURATION_SECONDS));
+        assert!(parse_seconds("36501d").unwrap_err().contains("100 years"));
+        assert!(parse_seconds("9223372036854775807")
+            .unwrap_err()
+            .contains("100 years"));
+        assert!(super::seconds_in_range(0).is_err());
     }
 
     #[test]

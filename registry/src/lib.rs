@@ -69,7 +69,7 @@ pub use diag::{Diagnostic, Errors, Location};
 pub fn key_prefix(namespace: &str, version: u32, view: &str) -> String {
     format!("{namespace}:v{version}:{view}:")
 }
-pub use duration::parse_seconds;
+pub use duration::{parse_seconds, seconds_in_range, MAX_DURATION_SECONDS};
 pub use names::{did_you_mean, identifier_problem, is_keyword, pascal_case, suggestion};
 
 /// A parsed and validated registry.

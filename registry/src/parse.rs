@@ -7,8 +7,8 @@ use toml::Spanned;
 
 use crate::names::{did_you_mean, identifier_problem, pascal_case, suggestion};
 use crate::{
-    parse_seconds, DefaultValue, Diagnostic, Encode, Entity, Errors, Feature, FeatureType,
-    ListEncoding, Location, Registry, View,
+    parse_seconds, seconds_in_range, DefaultValue, Diagnostic, Encode, Entity, Errors, Feature,
+    FeatureType, ListEncoding, Location, Registry, View,
 };
 
 type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
@@ -366,7 +366,9 @@ fn duration(cx: &mut Cx<'_>, value: &Val<'_>, key: &str) -> Option<u64> {
     let parsed = match value.get_ref() {
         DeValue::String(s) => parse_seconds(s),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
-            Ok(n) if n >= 1 => Ok(n.unsigned_abs()),
+            Ok(n) if n >= 1 => {
+                seconds_in_range(n.unsigned_abs()).map_err(|why| format!("`{key}`: {why}"))
+            }
             _ => Err(format!(
                 "`{key}` in seconds must be a whole number of at least 1"
             )),

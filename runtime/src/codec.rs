@@ -649,6 +649,25 @@ fn looks_like_json_text(raw: &[u8]) -> bool {
     raw.len() >= 2 && raw[0] == b'[' && raw[raw.len() - 1] == b']' && looks_like_text(raw)
 }
 
+/// A string feature's value as a vocabulary entry: `None` for an absent one. Used by vectors
+/// (its position in the `vocab`) and by writers (values outside the `vocab` are noted).
+#[doc(hidden)]
+pub trait VocabValue {
+    fn vocab_str(&self) -> Option<&str>;
+}
+
+impl VocabValue for String {
+    fn vocab_str(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl VocabValue for Option<String> {
+    fn vocab_str(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{

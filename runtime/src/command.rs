@@ -331,7 +331,7 @@ impl RowWriter {
     /// [`Store::refusing_out_of_vocab`](crate::Store::refusing_out_of_vocab) refuses the write.
     pub fn put_vocab<T, S>(&mut self, field: impl Into<Cow<'static, str>>, value: &T, vocab: &[S])
     where
-        T: crate::FeatureValue + crate::vector::VocabValue,
+        T: crate::FeatureValue + crate::codec::VocabValue,
         S: AsRef<str>,
     {
         let field = field.into();

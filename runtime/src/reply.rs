@@ -46,6 +46,50 @@ impl<'a> Values<'a> {
     pub(crate) fn all_nil(&self) -> bool {
         self.spans.iter().all(Option::is_none)
     }
+
+    /// A copy that owns its bytes (only the values', not the whole read buffer's), for replies
+    /// used after the buffer is gone.
+    pub(crate) fn to_owned_values(self) -> OwnedValues {
+        let mut buf = Vec::with_capacity(
+            self.spans
+                .iter()
+                .flatten()
+                .map(|s| s.end.saturating_sub(s.start))
+                .sum(),
+        );
+        let spans = self
+            .spans
+            .iter()
+            .map(|span| {
+                span.map(|span| {
+                    let start = buf.len();
+                    buf.extend_from_slice(span.of(self.buf));
+                    Span {
+                        start,
+                        end: buf.len(),
+                    }
+                })
+            })
+            .collect();
+        OwnedValues { buf, spans }
+    }
+}
+
+/// The values of an `HMGET` reply, owning their bytes (see [`Values::to_owned_values`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnedValues {
+    buf: Vec<u8>,
+    spans: Vec<Option<Span>>,
+}
+
+impl OwnedValues {
+    /// The values, borrowed.
+    pub(crate) fn as_values(&self) -> Values<'_> {
+        Values {
+            buf: &self.buf,
+            spans: &self.spans,
+        }
+    }
 }
 
 impl<'a> Reply<'a> {

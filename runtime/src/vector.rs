@@ -5,9 +5,10 @@
 
 use std::fmt;
 
+pub use crate::codec::VocabValue;
 use crate::codec::{ListField, ListSpec};
 use crate::command::Command;
-use crate::reply::{self, Reply};
+use crate::reply::{self, OwnedValues, Reply};
 use crate::typed::now_ms;
 use crate::view::{empty_id, FieldNames, Row};
 use crate::{EntityId, Error, FeatureValue, KeyLayout, Result, Store};
@@ -23,6 +24,9 @@ pub struct VectorView {
     pub read_fields: &'static [&'static str],
     /// Rows whose `_updated_at` is older than this many milliseconds count as missing.
     pub max_age_ms: Option<u64>,
+    /// Which id of the vector's key keys this view: the index of its entity in
+    /// [`FeatureVector::KEYS`] (0 when one id keys every view).
+    pub key: usize,
 }
 
 /// A struct whose fields are features of one entity from several views: implemented by
@@ -33,6 +37,9 @@ pub trait FeatureVector: Sized {
     const VIEWS: &'static [VectorView];
     /// The number of `f32` columns of the model input.
     const WIDTH: usize;
+    /// A multi-entity vector's entities, in key order (`key(user, item)`): each view is keyed
+    /// by the id of its entity ([`VectorView::key`]). Empty when one id keys every view.
+    const KEYS: &'static [&'static str] = &[];
 
     /// Builds the vector from one row per view of [`VIEWS`](Self::VIEWS).
     ///
@@ -412,6 +419,157 @@ impl<'a> VectorRows<'a> {
     }
 }
 
+// ---- multi-entity vectors ---------------------------------------------------------------------
+
+/// The key of a multi-entity vector (its generated `…Key` struct): one id per entity of
+/// [`FeatureVector::KEYS`], in that order.
+#[doc(hidden)]
+pub trait VectorKey {
+    /// Appends the text of each id, in key order, to `out`.
+    fn push_ids(&self, out: &mut Vec<String>);
+}
+
+/// Reads the vector of one multi-entity key: one `HMGET` per view, each keyed by its entity's
+/// id, in one pipeline.
+///
+/// # Errors
+/// As [`vector`].
+pub async fn vector_keyed<T, K>(store: &Store, key: K, with_report: bool) -> Result<(T, Report)>
+where
+    T: FeatureVector + Send,
+    K: VectorKey,
+{
+    let mut ids = Vec::with_capacity(T::KEYS.len());
+    key.push_ids(&mut ids);
+    let mut out = Vec::with_capacity(1);
+    let mut reports = Vec::new();
+    keyed_chunk::<T>(store, &ids, &mut out, with_report.then_some(&mut reports)).await?;
+    let value = out.pop().ok_or_else(|| Error::UnexpectedReply {
+        command: "HMGET",
+        key: String::new(),
+        expected: "one reply per view",
+        found: "none".to_owned(),
+    })?;
+    Ok((value, reports.pop().unwrap_or_default()))
+}
+
+/// Reads the vectors of many multi-entity keys, results in input order. Within each pipeline
+/// (about [`Store::pipeline_chunk_size`] commands) a row that several keys share is read once:
+/// one user and 100 candidate items is one `HMGET` per user view and 100 per item view, in one
+/// round trip.
+///
+/// # Errors
+/// As [`vector`], for the first key that fails.
+pub async fn vector_batch_keyed<T, I>(
+    store: &Store,
+    keys: I,
+    report: Option<&mut BatchReport>,
+) -> Result<Vec<T>>
+where
+    T: FeatureVector + Send,
+    I: IntoIterator,
+    I::Item: VectorKey,
+{
+    let per_chunk = (store.pipeline_chunk_size() / T::VIEWS.len().max(1)).max(1);
+    let keys = keys.into_iter();
+    let mut out = Vec::with_capacity(keys.size_hint().0);
+    let mut reports = report.as_ref().map(|_| Vec::new());
+    let mut ids = Vec::with_capacity(per_chunk.min(keys.size_hint().0) * T::KEYS.len());
+    let mut pending = 0;
+    for key in keys {
+        key.push_ids(&mut ids);
+        pending += 1;
+        if pending == per_chunk {
+            keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
+            ids.clear();
+            pending = 0;
+        }
+    }
+    if pending > 0 {
+        keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
+    }
+    if let (Some(batch), Some(reports)) = (report, reports) {
+        for r in &reports {
+            batch.add(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads and decodes the vectors of the keys in `ids` (`T::KEYS.len()` ids per key): the
+/// distinct rows once each, in one pipeline, then each key's vector from its views' rows.
+async fn keyed_chunk<T: FeatureVector + Send>(
+    store: &Store,
+    ids: &[String],
+    out: &mut Vec<T>,
+    reports: Option<&mut Vec<Report>>,
+) -> Result<()> {
+    let per_key = T::KEYS.len().max(1);
+    let layout = store.key_layout();
+    let mut slots: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut cmds: Vec<Command> = Vec::new();
+    // Per key, per view: the command whose reply is that view's row.
+    let mut refs: Vec<usize> = Vec::with_capacity(ids.len() / per_key * T::VIEWS.len());
+    for key_ids in ids.chunks(per_key) {
+        for view in T::VIEWS {
+            let id = key_ids.get(view.key).map_or("", String::as_str);
+            if id.is_empty() {
+                return Err(empty_id(view.name));
+            }
+            let mut key = String::with_capacity(view.key_prefix.len() + id.len() + 2);
+            key.push_str(view.key_prefix);
+            layout.push_id(&mut key, view.name, id)?;
+            let next = cmds.len();
+            let slot = *slots.entry(key).or_insert_with_key(|key| {
+                cmds.push(Command::hmget(key.clone(), view.read_fields));
+                next
+            });
+            refs.push(slot);
+        }
+    }
+    let mut rows = Vec::with_capacity(cmds.len());
+    store
+        .run_reads(&cmds, 1, &mut rows, |cmds, replies| {
+            match (cmds.first(), replies.first()) {
+                (Some(cmd @ Command::Hmget { fields, .. }), Some(&r)) => {
+                    Ok(reply::hmget(cmd, fields.len(), r)?.to_owned_values())
+                }
+                _ => Ok(OwnedValues::default()),
+            }
+        })
+        .await?;
+    let now = now_ms();
+    let mut reports = reports;
+    for (key_ids, views) in ids.chunks(per_key).zip(refs.chunks(T::VIEWS.len().max(1))) {
+        let entity = key_ids.join(", ");
+        let mut view_rows = Vec::with_capacity(T::VIEWS.len());
+        for (&slot, view) in views.iter().zip(T::VIEWS) {
+            let (Some(cmd), Some(values)) = (cmds.get(slot), rows.get(slot)) else {
+                continue;
+            };
+            view_rows.push(Row::new(
+                cmd.key(),
+                FieldNames::Static(view.read_fields),
+                values.as_values(),
+            ));
+        }
+        let mut report = Report::default();
+        let with_report = reports.is_some();
+        let value = T::decode(&mut VectorRows::new(
+            &entity,
+            T::VIEWS,
+            view_rows,
+            now,
+            with_report.then_some(&mut report),
+        )?)?;
+        out.push(value);
+        if let Some(reports) = reports.as_deref_mut() {
+            reports.push(report);
+        }
+    }
+    Ok(())
+}
+
 // ---- model input -----------------------------------------------------------------------------
 
 /// A field value as one `f32` column: numbers cast, `bool` → 0/1, `None` → NaN.
@@ -445,24 +603,6 @@ impl Column for bool {
 impl<T: Column> Column for Option<T> {
     fn column(&self) -> f32 {
         self.as_ref().map_or(f32::NAN, Column::column)
-    }
-}
-
-/// A string as its vocabulary position (unknown → -1, `None` → NaN).
-#[doc(hidden)]
-pub trait VocabValue {
-    fn vocab_str(&self) -> Option<&str>;
-}
-
-impl VocabValue for String {
-    fn vocab_str(&self) -> Option<&str> {
-        Some(self)
-    }
-}
-
-impl VocabValue for Option<String> {
-    fn vocab_str(&self) -> Option<&str> {
-        self.as_deref()
     }
 }
 

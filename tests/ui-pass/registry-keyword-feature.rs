@@ -11,7 +11,7 @@ struct Kind {
     r#type: String,
     age: u32,
     lifetime_value: f32,
-    embedding: Option<Vec<f32>>,
+    embedding: Vec<f32>,
 }
 
 fn main() {

@@ -68,18 +68,21 @@ fn main() {
                     "_updated_at"
                 ],
                 max_age_ms: None,
+                key: 0,
             },
             VectorView {
                 name: "user_risk_profile",
                 key_prefix: "test:v2:user_risk_profile:",
                 read_fields: &["fraud_score", "txn_count_24h", "_updated_at"],
                 max_age_ms: Some(600_000),
+                key: 0,
             },
             VectorView {
                 name: "user_activity",
                 key_prefix: "test:v2:user_activity:",
                 read_fields: &["last_category", "_updated_at"],
                 max_age_ms: Some(30_000),
+                key: 0,
             },
         ]
     );

@@ -12,7 +12,7 @@ struct Profile {
 #[feature_view(registry = "ui.toml", name = "user_risk_profile")]
 struct Risk {
     #[fstore(encoding = "json")]
-    packed: Option<Vec<f32>>,
+    packed: Vec<f32>,
 }
 
 #[derive(fstore::FeatureVector)]
