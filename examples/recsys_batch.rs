@@ -1,5 +1,6 @@
-//! Candidate ranking: the feature vectors of 100 items in one round trip, one `f32` matrix, and a
-//! dot product against a user's taste vector to pick the top 10.
+//! Candidate ranking: one user and 100 candidate items, their feature vectors in one round trip
+//! (a multi-entity vector: the user's view read once, each item's once), one `f32` matrix, and a
+//! dot product against the user's taste vector to pick the top 10.
 //!
 //! ```text
 //! cargo run --example recsys_batch                                  # embedded, in-process
@@ -17,10 +18,15 @@ mod features {
 
 use features::{ItemStats, UserProfile};
 
-/// The ranking model's input: every feature of `item_stats`, 16 columns.
+/// The ranking model's input: the user's taste embedding and every feature of `item_stats`, 24
+/// columns. `user_profile` is keyed by a user and `item_stats` by an item, so the vector declares
+/// its key: `RankInputsKey { user, item }` (without `key(...)` it would not compile).
 #[derive(fstore::FeatureVector, Debug)]
-#[feature_vector(registry = "features.toml")]
-struct ItemInputs {
+#[feature_vector(registry = "features.toml", key(user, item))]
+struct RankInputs {
+    /// The user's taste embedding (`user_profile.embedding`), read once for all candidates.
+    #[fstore(view = "user_profile", name = "embedding")]
+    taste: Vec<f32>,
     #[fstore(view = "item_stats")]
     price: f64,
     #[fstore(view = "item_stats")]
@@ -61,12 +67,13 @@ fn item(i: usize) -> ItemStats {
     }
 }
 
-/// The user's weight per column of `ItemInputs::COLUMNS`: a score is `row · taste`. Built by
-/// column name, so it does not depend on the column order; the embedding part is the user's own
-/// taste embedding (`user_profile.embedding`), so that term is embedding similarity.
-fn taste(user_embedding: &[f32]) -> [f32; ItemInputs::WIDTH] {
-    let mut w = [0.0; ItemInputs::WIDTH];
-    for (w, column) in w.iter_mut().zip(ItemInputs::COLUMNS) {
+/// The user's weight per column of `RankInputs::COLUMNS`: a score is `row · taste`. Built by
+/// column name, so it does not depend on the column order; the item embedding's part is the
+/// user's own taste embedding, so that term is embedding similarity (the user's own columns
+/// weigh 0).
+fn taste(user_embedding: &[f32]) -> [f32; RankInputs::WIDTH] {
+    let mut w = [0.0; RankInputs::WIDTH];
+    for (w, column) in w.iter_mut().zip(RankInputs::COLUMNS) {
         *w = match column {
             "item_stats__price" => -0.01,
             "item_stats__ctr_7d" => 20.0,
@@ -77,10 +84,10 @@ fn taste(user_embedding: &[f32]) -> [f32; ItemInputs::WIDTH] {
             _ => 0.0,
         };
     }
-    let start = ItemInputs::COLUMNS
+    let start = RankInputs::COLUMNS
         .iter()
         .position(|c| *c == "item_stats__embedding[0]")
-        .expect("ItemInputs has an embedding");
+        .expect("RankInputs has an item embedding");
     w[start..start + user_embedding.len()].copy_from_slice(user_embedding);
     w
 }
@@ -118,35 +125,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     user.write(&store, "user_042").await?;
 
-    // The user's taste embedding, then every candidate's vector: 100 HMGETs in one pipeline.
-    let t = Instant::now();
-    let user = UserProfile::read(&store, "user_042")
-        .await?
-        .ok_or("user_042 was just written")?;
-    let read_user = t.elapsed();
+    // Every (user, candidate) vector: 1 HMGET of user_profile + 100 of item_stats, one pipeline.
     let before = store.round_trips();
     let t = Instant::now();
-    let vectors = ItemInputs::vector_batch(&store, &ids).await?;
+    let keys = ids.iter().map(|item| RankInputsKey {
+        user: "user_042",
+        item,
+    });
+    let vectors = RankInputs::vector_batch(&store, keys).await?;
     let read_items = t.elapsed();
     let round_trips = store.round_trips() - before;
-    step("read          user_042 (taste embedding)", read_user);
     step(
         &format!(
-            "vector_batch  {} items, {round_trips} round trip(s)",
+            "vector_batch  user × {} items, {round_trips} round trip(s)",
             vectors.len()
         ),
         read_items,
     );
+    let user_embedding = vectors.first().ok_or("no candidates")?.taste.clone();
 
     // One row-major matrix: CANDIDATES x WIDTH.
     let t = Instant::now();
-    let matrix = ItemInputs::to_matrix(&vectors);
+    let matrix = RankInputs::to_matrix(&vectors);
     let to_matrix = t.elapsed();
     step(
         &format!(
             "to_matrix     {} x {} = {} f32",
             vectors.len(),
-            ItemInputs::WIDTH,
+            RankInputs::WIDTH,
             matrix.len()
         ),
         to_matrix,
@@ -154,9 +160,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Score every row against the taste vector and keep the top 10.
     let t = Instant::now();
-    let w = taste(&user.embedding);
+    let w = taste(&user_embedding);
     let mut ranked: Vec<(usize, f32)> = matrix
-        .chunks_exact(ItemInputs::WIDTH)
+        .chunks_exact(RankInputs::WIDTH)
         .map(|row| row.iter().zip(&w).map(|(x, w)| x * w).sum())
         .enumerate()
         .collect();
@@ -166,14 +172,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &format!(
             "score, top 10 {} dot products of {}",
             vectors.len(),
-            ItemInputs::WIDTH
+            RankInputs::WIDTH
         ),
         t.elapsed(),
     );
 
     println!();
-    println!("taste vector over ItemInputs::COLUMNS:");
-    for (column, weight) in ItemInputs::COLUMNS.iter().zip(w) {
+    println!("taste vector over the item columns of RankInputs::COLUMNS (the user's weigh 0):");
+    for (column, weight) in RankInputs::COLUMNS
+        .iter()
+        .zip(w)
+        .filter(|(c, _)| c.starts_with("item_stats__"))
+    {
         println!("  {column:<34} {weight:+.2}");
     }
     println!();
@@ -190,7 +200,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sim: f32 = v
             .embedding
             .iter()
-            .zip(&user.embedding)
+            .zip(&user_embedding)
             .map(|(a, b)| a * b)
             .sum();
         println!(

@@ -86,7 +86,7 @@ pub use fstore_runtime::{
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `name` | the view's name, part of every key: ASCII letters, digits, `_`, `-`, `.` | the struct's name in snake_case |
+/// | `name` | the view's name, part of every key: ASCII letters, digits, `_`, `-`, `.` | required without `registry` (never guessed from the struct's name, which writers and readers choose apart); with `registry`, the struct's name in snake_case, which must be a view of the registry |
 /// | `ttl` | the expiry every write sets: `"30s"`, `"15m"`, `"1h"`, `"7d"`, or an integer number of seconds | required |
 /// | `version` | the layout version in the key (`v1`), at least 1 | `1` |
 /// | `namespace` | the key namespace | `"fs"` |
@@ -111,7 +111,8 @@ pub use fstore_runtime::{
 /// | key | value | effect |
 /// |---|---|---|
 /// | `rename` | a string | the stored feature (hash field) name, when it differs from the field's |
-/// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value read when the field is absent; not on `Option` or `Vec<f32>` fields |
+/// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value read when the field is absent; not on `Option` or `Vec<f32>` fields; with a registry, only the registry's own default (repeated) |
+/// | `vocab` | an array of strings | `String` fields: the values the feature takes; writes note others, which `Store::refusing_out_of_vocab` refuses (with a registry: the registry's, repeated) |
 /// | `len` | an integer, at least 1 | `Vec<f32>` fields: the list's length, checked on every read and write |
 /// | `encoding` | `"json"` (the default) or `"f32le"` | `Vec<f32>` fields: how the list is stored (see below) |
 ///
@@ -195,13 +196,19 @@ pub use fstore_runtime::{
 /// # Checked against a registry
 ///
 /// With `registry = "features.toml"`, the struct is checked against the registry's view `name`
-/// (default: the struct's name in snake_case) at compile time: every field must be a feature of
+/// (default: the struct's name in snake_case, which must be one) at compile time: every field must be a feature of
 /// the view (`no feature `agee` in view `user_profile`; did you mean `age`?`), of a matching type
 /// (`int` → `i64`, `i32`, `u32`, `u64`; `float` → `f64`, `f32`; `string` → `String`; `bool`;
-/// `float_list` → `Vec<f32>`; each also inside an `Option`). TTL, version and namespace come from
-/// the registry, so giving them again is an error; the registry's defaults apply to fields
-/// without one of their own, and so do its lists' `len` and `encoding` (a field may repeat them
-/// but not change them). Editing the registry rebuilds the crate.
+/// `float_list` → `Vec<f32>`; `Option` only for an `optional = true` feature). TTL, version and
+/// namespace come from the registry, so giving them again is an error; the registry's defaults
+/// apply (and must fit the field's type: `3000000000` is no `i32` default), and so do its lists'
+/// `len` and `encoding` and its strings' `vocab` (a field may repeat them but not change them).
+/// Editing the registry rebuilds the crate.
+///
+/// Numbers a field can hold but another reader cannot are checked when they move, never
+/// wrapped: a `u64` above `i64::MAX` (a registry `int` is an `i64`) is refused on write, and an
+/// `f32` field reading a stored `float` that overflows or underflows an `f32` gets a decode
+/// error.
 ///
 /// ```
 /// #[derive(fstore::FeatureView, Debug)]
@@ -310,6 +317,7 @@ pub use fstore_derive::FeatureView;
 /// | key | value | default |
 /// |---|---|---|
 /// | `registry` | a `features.toml` path, relative to the crate's `Cargo.toml`: check every field against it (see below) | none: the struct is the schema |
+/// | `key(entity, ...)` | with `registry`: the entities of views keyed by different entities, in key order; generates `{Struct}Key { entity: id, ... }`, which the read methods then take (a batch reads each distinct row once per pipeline) | none: one id keys every view, and views of different entities are a compile error |
 /// | `max_age(view = duration, ...)` | per view read: a row whose `_updated_at` is older counts as missing (the field gets its default, or `None`, or the read fails); `"30s"`, `"15m"`, `"1h"`, `"7d"` or an integer number of seconds | the registry's `max_age`, else none |
 /// | `namespace` | the key namespace of every view; not with `registry` (it comes from the registry) | `"fs"` |
 /// | `version` | the layout version of every view, at least 1; not with `registry` | `1` |

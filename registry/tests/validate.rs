@@ -553,6 +553,29 @@ fn ttl_unknown_unit() {
 }
 
 #[test]
+fn ttl_at_most_100_years() {
+    // The same bound as the derives' `ttl` (`tests/ui/ttl-too-long.rs`): a key Valkey can expire.
+    assert_eq!(
+        parse_ok(&with_ttl("\"36500d\""))
+            .view("profile")
+            .unwrap()
+            .ttl_seconds,
+        fstore_registry::MAX_DURATION_SECONDS
+    );
+    assert_eq!(
+        errors(&with_ttl("9223372036854775807")),
+        "features.toml:4:7: `ttl`: 9223372036854775807 seconds is more than 100 years \
+         (3153600000 seconds), the longest fstore accepts; Valkey cannot expire a key that far ahead"
+    );
+    assert_eq!(
+        errors(&with_ttl("\"36501d\"")),
+        "features.toml:4:7: invalid duration \"36501d\": 3153686400 seconds is more than 100 \
+         years (3153600000 seconds), the longest fstore accepts; Valkey cannot expire a key that \
+         far ahead"
+    );
+}
+
+#[test]
 fn ttl_zero_duration() {
     assert_eq!(
         errors(&with_ttl("\"0s\"")),
