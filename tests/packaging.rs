@@ -134,7 +134,8 @@ fn every_package_carries_both_licences_and_its_readme() {
             .parent()
             .unwrap()
             .to_owned();
-        // The sub-crates' copies are symbolic links to the root's texts.
+        // Each sub-crate carries a copy of the root's texts (plain files: a packaged crate and
+        // every checkout then hold the text itself).
         assert_eq!(
             std::fs::read(dir.join("LICENSE-MIT")).unwrap(),
             mit,
