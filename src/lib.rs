@@ -87,6 +87,7 @@ pub use fstore_runtime::{
 /// | key | value | default |
 /// |---|---|---|
 /// | `name` | the view's name, part of every key: ASCII letters, digits, `_`, `-`, `.` | required without `registry` (never guessed from the struct's name, which writers and readers choose apart); with `registry`, the struct's name in snake_case, which must be a view of the registry |
+/// | `entity` | the entity the view's ids name (`"user"`), as `FeatureView::ENTITY`; not with `registry` (its view has one) | none |
 /// | `ttl` | the expiry every write sets: `"30s"`, `"15m"`, `"1h"`, `"7d"`, or an integer number of seconds | required |
 /// | `version` | the layout version in the key (`v1`), at least 1 | `1` |
 /// | `namespace` | the key namespace | `"fs"` |

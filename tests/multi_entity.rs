@@ -243,3 +243,31 @@ all_backends!(candidates, a_user_and_candidates_read_each_row_once);
 async fn only_distinct_rows_are_sent_to_the_server() {
     only_distinct_rows_are_sent(Harness::valkey().await).await;
 }
+
+/// Every view says what its ids name: the registry's entity for generated and checked structs,
+/// `entity = "..."` for a standalone one, `None` when a standalone one does not say.
+#[test]
+fn views_know_their_entity() {
+    use fstore::FeatureView;
+
+    #[derive(fstore::FeatureView)]
+    #[feature_view(registry = "features.toml", name = "item_stats")]
+    struct Price {
+        price: f64,
+    }
+    #[derive(fstore::FeatureView)]
+    #[feature_view(name = "merchant_quality", entity = "merchant", ttl = "1d")]
+    struct Merchant {
+        score: f64,
+    }
+    #[derive(fstore::FeatureView)]
+    #[feature_view(name = "anything", ttl = "1d")]
+    struct Unsaid {
+        score: f64,
+    }
+    assert_eq!(UserProfile::ENTITY, Some("user"));
+    assert_eq!(ItemStats::ENTITY, Some("item"));
+    assert_eq!(Price::ENTITY, Some("item"));
+    assert_eq!(Merchant::ENTITY, Some("merchant"));
+    assert_eq!(Unsaid::ENTITY, None);
+}

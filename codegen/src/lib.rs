@@ -49,7 +49,7 @@ pub struct Options {
 ///
 /// Each struct is named after its view in PascalCase (`user_profile` → `UserProfile`), derives
 /// `::fstore::FeatureView`, `Debug`, `Clone` and `PartialEq`, and carries
-/// `#[feature_view(name, ttl, version, namespace)]` with the registry's values, so that its keys
+/// `#[feature_view(name, entity, ttl, version, namespace)]` with the registry's values, so that its keys
 /// and expiry are the ones every other reader and writer of the registry uses. Fields follow the
 /// view's features in file order:
 ///
@@ -188,6 +188,7 @@ fn view_struct(
     let docs = docs(&text);
 
     let name = &view.name;
+    let entity = &view.entity;
     let version = Literal::u32_unsuffixed(registry.version);
     let namespace = &registry.namespace;
     let fields = view.features.iter().map(|f| field(f, paths));
@@ -203,7 +204,7 @@ fn view_struct(
     quote! {
         #docs
         #[derive(#derive_path, Debug, Clone, PartialEq #(, #derives)*)]
-        #[feature_view(#crate_attr name = #name, ttl = #ttl, version = #version, namespace = #namespace)]
+        #[feature_view(#crate_attr name = #name, entity = #entity, ttl = #ttl, version = #version, namespace = #namespace)]
         pub struct #ident {
             #(#fields)*
         }

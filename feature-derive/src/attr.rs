@@ -40,7 +40,7 @@ impl Derive {
 }
 
 /// The keys `#[feature_view]` accepts.
-const VIEW_KEYS: &str = "`name`, `ttl`, `version`, `namespace`, `registry` or `crate`";
+const VIEW_KEYS: &str = "`name`, `entity`, `ttl`, `version`, `namespace`, `registry` or `crate`";
 /// The keys `#[feature_vector]` accepts.
 const VECTOR_KEYS: &str = "`registry`, `key`, `max_age`, `namespace`, `version` or `crate`";
 /// The keys `#[fstore]` accepts on a `FeatureView` field.
@@ -63,6 +63,8 @@ pub struct StoreAttrs {
 #[derive(Default)]
 pub struct ViewAttrs {
     pub name: Option<LitStr>,
+    /// `entity = "user"`: what the view's ids name (a registry's view has its own).
+    pub entity: Option<LitStr>,
     pub ttl: Option<Lit>,
     pub store: StoreAttrs,
     /// `crate = "my_fstore"`: the path generated code names fstore by.
@@ -130,6 +132,7 @@ pub fn view_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> ViewAttrs {
     let mut out = ViewAttrs::default();
     let parsed = each_key(cx, attrs, A, |cx, meta| match key(meta).as_deref() {
         Some("name") => set(cx, meta, A, &mut out.name),
+        Some("entity") => set(cx, meta, A, &mut out.entity),
         Some("registry") => set(cx, meta, A, &mut out.store.registry),
         Some("ttl") => set(cx, meta, A, &mut out.ttl),
         Some("version") => set(cx, meta, A, &mut out.store.version),

@@ -15,6 +15,8 @@ use crate::registry;
 /// A view that passed every check: what the expansion needs.
 pub struct CheckedView {
     pub view: String,
+    /// The entity the view's ids name: the registry's, or `entity = "..."`; `None` when unsaid.
+    pub entity: Option<String>,
     pub namespace: String,
     pub version: u32,
     pub ttl_seconds: u64,
@@ -75,8 +77,10 @@ fn standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
         .zip(&features)
         .map(|(field, feature)| check::vocab_decl(cx, field, feature, None).flatten())
         .collect();
+    let entity = check::key_part(cx, view.attrs.entity.as_ref(), "entity name");
     Some(CheckedView {
         view: name,
+        entity,
         namespace,
         version,
         ttl_seconds: ttl_seconds?,
@@ -93,6 +97,7 @@ fn standalone(cx: &mut Ctxt, view: &View<'_>) -> Option<CheckedView> {
 fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<CheckedView> {
     let attrs = &view.attrs;
     check::fixed_by_registry(cx, lit, "ttl", attrs.ttl.as_ref());
+    check::fixed_by_registry(cx, lit, "entity", attrs.entity.as_ref());
     check::fixed_by_registry(cx, lit, "version", attrs.store.version.as_ref());
     check::fixed_by_registry(cx, lit, "namespace", attrs.store.namespace.as_ref());
     let features = fields(cx, view);
@@ -138,6 +143,7 @@ fn against_registry(cx: &mut Ctxt, view: &View<'_>, lit: &LitStr) -> Option<Chec
     }
     Some(CheckedView {
         view: name,
+        entity: Some(rview.entity.clone()),
         namespace: loaded.registry.namespace.clone(),
         version: loaded.registry.version,
         ttl_seconds: rview.ttl_seconds,

@@ -19,6 +19,7 @@ pub fn expand(view: &View<'_>, checked: &CheckedView) -> TokenStream {
     let krate = &fstore_path(view.attrs.krate.as_ref());
     let CheckedView {
         view: name,
+        entity,
         namespace,
         version,
         ttl_seconds,
@@ -31,6 +32,10 @@ pub fn expand(view: &View<'_>, checked: &CheckedView) -> TokenStream {
     let private = quote!(#krate::__private);
     let key_prefix = fstore_registry::key_prefix(namespace, *version, name);
     let read_fields = features.iter().map(String::as_str).chain(["_updated_at"]);
+    let entity = match entity {
+        Some(e) => quote!(::core::option::Option::Some(#e)),
+        None => quote!(::core::option::Option::None),
+    };
 
     let decode_fields = view
         .fields
@@ -80,6 +85,7 @@ pub fn expand(view: &View<'_>, checked: &CheckedView) -> TokenStream {
             const TTL: ::core::time::Duration = ::core::time::Duration::from_secs(#ttl_seconds);
             const FEATURES: &'static [&'static str] = &[#(#features),*];
             const READ_FIELDS: &'static [&'static str] = &[#(#read_fields),*];
+            const ENTITY: ::core::option::Option<&'static ::core::primitive::str> = #entity;
 
             fn decode(row: &#krate::__private::Row<'_>) -> #krate::Result<Self> {
                 ::core::result::Result::Ok(Self { #(#decode_fields,)* })

@@ -29,6 +29,9 @@ pub trait FeatureView: Sized {
     const FEATURES: &'static [&'static str];
     /// What a read asks for: [`FEATURES`](Self::FEATURES) followed by `_updated_at`.
     const READ_FIELDS: &'static [&'static str];
+    /// The entity the view's ids name (`user`): the registry's, or
+    /// `#[feature_view(entity = "user")]`; `None` when the struct does not say.
+    const ENTITY: Option<&'static str> = None;
 
     /// Decodes one `HMGET` reply of [`READ_FIELDS`](Self::READ_FIELDS).
     ///

@@ -19,7 +19,13 @@ pub const REGISTRY_FINGERPRINT: &str = "45813ced820bc8c6";
 /// built this way keep compiling when a feature with a default, or an optional one, is added to
 /// the registry; a struct literal does not.
 #[derive(::fstore::FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "user_profile", ttl = "1h", version = 1, namespace = "fs")]
+#[feature_view(
+    name = "user_profile",
+    entity = "user",
+    ttl = "1h",
+    version = 1,
+    namespace = "fs"
+)]
 pub struct UserProfile {
     pub age: i64,
     /// Sum of order values, EUR
@@ -205,7 +211,13 @@ impl UserProfileBuilder<i64, f64, String, i64, Vec<f32>> {
 /// when a feature with a default, or an optional one, is added to the registry; a struct
 /// literal does not.
 #[derive(::fstore::FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "user_risk_profile", ttl = "15m", version = 1, namespace = "fs")]
+#[feature_view(
+    name = "user_risk_profile",
+    entity = "user",
+    ttl = "15m",
+    version = 1,
+    namespace = "fs"
+)]
 pub struct UserRiskProfile {
     pub fraud_score: f64,
     #[fstore(default = 0)]
@@ -307,7 +319,13 @@ impl UserRiskProfileBuilder<f64, i64> {
 /// keep compiling when a feature with a default, or an optional one, is added to the registry;
 /// a struct literal does not.
 #[derive(::fstore::FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "user_activity", ttl = "30m", version = 1, namespace = "fs")]
+#[feature_view(
+    name = "user_activity",
+    entity = "user",
+    ttl = "30m",
+    version = 1,
+    namespace = "fs"
+)]
 pub struct UserActivity {
     pub sessions_7d: i64,
     pub clicks_24h: i64,
@@ -421,7 +439,13 @@ impl UserActivityBuilder<i64, i64, f64> {
 /// compiling when a feature with a default, or an optional one, is added to the registry; a
 /// struct literal does not.
 #[derive(::fstore::FeatureView, Debug, Clone, PartialEq)]
-#[feature_view(name = "item_stats", ttl = "1d", version = 1, namespace = "fs")]
+#[feature_view(
+    name = "item_stats",
+    entity = "item",
+    ttl = "1d",
+    version = 1,
+    namespace = "fs"
+)]
 pub struct ItemStats {
     pub price: f64,
     pub ctr_7d: f64,
