@@ -128,12 +128,20 @@ async fn close_waits_for_a_call_the_server_holds() {
         .unwrap();
     UserProfile::sample(5).write(&store, "held").await.unwrap();
     // DEBUG SLEEP blocks the whole server; it is sent from another connection.
-    let sleeper = behaviour::debug_sleep(server.client(), 0.5);
+    let sleeper = behaviour::debug_sleep(server.client(), 1.0);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // A read now waits for the server; `close` must let it finish.
     let reader = store.clone();
     let read = tokio::spawn(async move { UserProfile::read(&reader, "held").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Wait until the read has begun (a busy machine may start the task late): `close` must
+    // then wait for it.
+    tokio::time::timeout(HANG, async {
+        while store.calls_in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the read never began");
     assert!(!read.is_finished(), "the server did not hold the read");
     tokio::time::timeout(HANG, store.close())
         .await

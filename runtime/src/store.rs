@@ -378,6 +378,12 @@ impl Store {
         self.inner.round_trips.load(Ordering::Relaxed)
     }
 
+    /// The calls in flight on this store (and its clones): begun and not yet returned, the ones
+    /// [`close`](Store::close) waits for. For tests and metrics.
+    pub fn calls_in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The deadline of one round trip.
     pub fn response_timeout(&self) -> Duration {
         self.inner.response_timeout
