@@ -158,3 +158,16 @@ fn every_package_carries_both_licences_and_its_readme() {
         assert!(outside.is_empty(), "{name}: {outside:?}");
     }
 }
+
+/// `fstore-registry` tests the repository's registry through a copy inside its package (so that
+/// its packaged tests run): the copy is the root's file, byte for byte.
+#[test]
+fn the_registry_crate_tests_the_root_registry() {
+    let copy = std::fs::read(root().join("registry/tests/fixtures/features.toml")).unwrap();
+    let original = std::fs::read(root().join("features.toml")).unwrap();
+    assert!(
+        copy == original,
+        "registry/tests/fixtures/features.toml differs from features.toml: copy it again \
+         (`cp features.toml registry/tests/fixtures/features.toml`)"
+    );
+}

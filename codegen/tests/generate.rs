@@ -34,8 +34,8 @@ fn one_struct_per_view_in_file_order_with_the_registry_key_layout() {
     assert!(risk < clicks, "{code}");
     assert!(code.contains(
         "# [derive (:: fstore :: FeatureView , Debug , Clone , PartialEq)] \
-         # [feature_view (name = \"user_risk_profile\" , ttl = \"15m\" , version = 3 , \
-         namespace = \"risk\")] pub struct UserRiskProfile { pub fraud_score : f64 , }"
+         # [feature_view (name = \"user_risk_profile\" , entity = \"user\" , ttl = \"15m\" , \
+         version = 3 , namespace = \"risk\")] pub struct UserRiskProfile { pub fraud_score : f64 , }"
     ));
     // An integer TTL is written in seconds.
     assert!(code.contains("ttl = \"900s\""), "{code}");

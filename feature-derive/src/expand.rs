@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn views_call_the_typed_operations_through_the_facade() {
         let out = expand(
-            r#"#[feature_view(ttl = "1h")]
+            r#"#[feature_view(name = "user_profile", ttl = "1h")]
             struct UserProfile {
                 age: i64,
                 #[fstore(default = 0.5)] score: f32,
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn view_lists_are_read_and_written_with_their_declaration() {
         let out = expand(
-            r#"#[feature_view(ttl = "1h")]
+            r#"#[feature_view(name = "item", ttl = "1h")]
             struct Item {
                 #[fstore(len = 8, encoding = "f32le")] e: Vec<f32>,
                 o: Option<Vec<f32>>,
@@ -119,8 +119,8 @@ mod tests {
             "struct UserProfile { age: u8, #[fstore(default = \"x\")] n: i64 }",
             Derive::View,
         );
-        // No `ttl`, an unsupported type, a default of the wrong type.
-        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        // No `name`, no `ttl`, an unsupported type, a default of the wrong type.
+        assert_eq!(out.matches("compile_error").count(), 4, "{out}");
         assert!(
             out.contains("impl :: fstore :: FeatureView for UserProfile"),
             "{out}"

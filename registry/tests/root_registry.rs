@@ -1,6 +1,6 @@
-//! The repository's features.toml is valid and has the views the examples use. The test reads it
-//! through `tests/fixtures/features.toml`, a symbolic link inside this package (`cargo package`
-//! copies the file it points to), so that the packaged crate's tests run.
+//! The repository's features.toml is valid and has the views the examples use. The test reads
+//! `tests/fixtures/features.toml`, a copy inside this package so that the packaged crate's tests
+//! run; `tests/packaging.rs` of the `fstore` crate checks that it equals the root's.
 
 use fstore_registry::{FeatureType, Registry};
 
