@@ -5,7 +5,12 @@
 //! fstore check features.toml         # every problem at file:line:column; exit 1 if any
 //! fstore codegen features.toml       # the generated structs, formatted, headed `// @generated`
 //! fstore fingerprint features.toml   # 16 hex digits that change when the stored schema does
+//! fstore diff old.toml features.toml  # every change, safe or breaking; exit 1 if any breaks
+//! fstore check features.toml --against old.toml   # the same comparison, after the check
 //! ```
+//!
+//! `check` and `diff` take `--format json` for CI tools: see [`summary_json`], [`errors_json`]
+//! and [`diff_json`].
 //!
 //! ```
 //! let registry = fstore_registry::Registry::parse(
@@ -23,10 +28,14 @@
 //! );
 //! ```
 
+mod diff;
+
 use std::fmt;
 use std::path::Path;
 
-use fstore_registry::{Errors, Registry};
+use fstore_registry::{Diagnostic, Errors, Location, Registry};
+
+pub use diff::{diff, diff_json, diff_summary, Change, ChangeKind};
 
 /// Why a registry could not be loaded. Its `Display` is what the command prints to stderr.
 #[derive(Debug)]
@@ -74,6 +83,20 @@ impl std::error::Error for LoadError {
     }
 }
 
+impl LoadError {
+    /// Every problem as a [`Diagnostic`]; an unreadable file is one at 1:1.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            LoadError::Read { path, source } => vec![Diagnostic {
+                file: path.clone(),
+                location: Location { line: 1, column: 1 },
+                message: format!("cannot read the registry: {source}"),
+            }],
+            LoadError::Invalid { errors, .. } => errors.diagnostics().to_vec(),
+        }
+    }
+}
+
 /// Reads and validates the registry at `path`; diagnostics name the file as given.
 ///
 /// # Errors
@@ -99,6 +122,38 @@ pub fn summary(registry: &Registry, source_name: &str) -> String {
         plural(features, "feature"),
         registry.fingerprint()
     )
+}
+
+/// What `fstore check --format json` prints for a valid registry:
+/// `{"ok":true,"file":"features.toml","views":4,"features":20,"fingerprint":"0123456789abcdef"}`.
+pub fn summary_json(registry: &Registry, source_name: &str) -> String {
+    serde_json::json!({
+        "ok": true,
+        "file": source_name,
+        "views": registry.views.len(),
+        "features": registry.views.iter().map(|v| v.features.len()).sum::<usize>(),
+        "fingerprint": registry.fingerprint(),
+    })
+    .to_string()
+}
+
+/// What `--format json` prints for registries that cannot be loaded:
+/// `{"ok":false,"errors":[{"file":"features.toml","line":4,"column":10,"message":"…"}]}`,
+/// every problem of every registry, in order.
+pub fn errors_json<'e>(errors: impl IntoIterator<Item = &'e LoadError>) -> String {
+    let list: Vec<serde_json::Value> = errors
+        .into_iter()
+        .flat_map(LoadError::diagnostics)
+        .map(|d| {
+            serde_json::json!({
+                "file": d.file,
+                "line": d.location.line,
+                "column": d.location.column,
+                "message": d.message,
+            })
+        })
+        .collect();
+    serde_json::json!({ "ok": false, "errors": list }).to_string()
 }
 
 fn plural(n: usize, noun: &str) -> String {

@@ -1,16 +1,20 @@
-//! `fstore`: checks a `features.toml` registry, prints the Rust structs generated from it, or
-//! prints its fingerprint. See the `fstore_cli` library for what each command prints.
+//! `fstore`: checks a `features.toml` registry, compares two versions of it, prints the Rust
+//! structs generated from it, or prints its fingerprint. See the `fstore_cli` library for what
+//! each command prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use fstore_cli::{ChangeKind, LoadError};
 
 /// Check an fstore feature registry (features.toml) and print what is built from it.
 ///
 /// Run `fstore check` in the CI of every job that writes features and of every model server,
 /// and compare `fstore fingerprint` with the `REGISTRY_FINGERPRINT` of the code the servers were
-/// built from, to catch a schema that has drifted.
+/// built from, to catch a schema that has drifted. Run `fstore diff` (or `fstore check
+/// --against`) on every change to the registry, to catch one that breaks the stored data.
 #[derive(Parser)]
 #[command(name = "fstore", version)]
 struct Cli {
@@ -26,10 +30,45 @@ enum Command {
     /// problem as `file:line:column: message` to stderr and exits 1. Run it in the CI of the
     /// writers (batch and streaming jobs) and of the model servers: a registry that passes here
     /// is one the derive macro and the runtime accept.
+    ///
+    /// With `--against OLD.toml`, then compares the registry with OLD.toml as `fstore diff OLD.toml
+    /// PATH` does, with its output and exit status (2 when either registry is invalid).
     Check {
         /// The registry file.
         #[arg(default_value = "features.toml")]
         path: PathBuf,
+        /// Also compare the registry with this older one (such as the deployed copy), and exit 1
+        /// if any change breaks the data stored under it.
+        #[arg(long, value_name = "OLD.toml")]
+        against: Option<PathBuf>,
+        /// `text`, or `json` for CI tools: `{"ok":true,"views":N,…}` or
+        /// `{"ok":false,"errors":[{"file","line","column","message"}]}` on stdout, and with
+        /// `--against` the object `fstore diff --format json` prints.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Compare two registries; classify every change as safe or breaking for the stored data.
+    ///
+    /// Prints each change as `file:line:column: breaking: message` (or `safe:`), at its place in
+    /// NEW.toml (in OLD.toml for something removed), then `N changes: B breaking, S safe`.
+    /// Breaking: whatever makes readers or writers of the data stored under OLD.toml fail or see
+    /// other values (a type, `len`, `encoding` or default changed, a feature or view removed, a
+    /// required feature added, a `vocab` reordered, a `ttl` shortened, the `namespace` changed).
+    /// A higher `[store] version` in NEW.toml moves every key to a fresh, empty key space, so
+    /// then every change is safe for the old data, and the new keys need re-materialising.
+    /// Exits 0 when nothing breaks, 1 when something does, 2 when a registry is invalid (with
+    /// its problems, as `fstore check` prints them).
+    Diff {
+        /// The registry the stored data was written with (such as the deployed copy).
+        #[arg(value_name = "OLD.toml")]
+        old: PathBuf,
+        /// The changed registry.
+        #[arg(value_name = "NEW.toml")]
+        new: PathBuf,
+        /// `text`, or `json` for CI tools: `{"changes":[{"kind","file","line","column","view",
+        /// "feature","message"}],"breaking":B,"safe":S}` on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the Rust structs generated from the registry.
     ///
@@ -56,22 +95,101 @@ enum Command {
     },
 }
 
+/// How `check` and `diff` print their results.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Lines for people: `file:line:column: message`.
+    Text,
+    /// One JSON object on stdout, for CI tools.
+    Json,
+}
+
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
-    let (Command::Check { path } | Command::Codegen { path } | Command::Fingerprint { path }) =
-        &command;
+    match Cli::parse().command {
+        Command::Check {
+            path,
+            against: None,
+            format,
+        } => check(&path, format),
+        Command::Check {
+            path,
+            against: Some(old),
+            format,
+        } => compare(&old, &path, format, true),
+        Command::Diff { old, new, format } => compare(&old, &new, format, false),
+        Command::Codegen { path } => match fstore_cli::load(&path) {
+            Ok(registry) => {
+                print!(
+                    "{}",
+                    fstore_cli::render(&registry, &path.display().to_string())
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&[e], Format::Text, ExitCode::FAILURE),
+        },
+        Command::Fingerprint { path } => match fstore_cli::load(&path) {
+            Ok(registry) => {
+                println!("{}", registry.fingerprint());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&[e], Format::Text, ExitCode::FAILURE),
+        },
+    }
+}
+
+fn check(path: &Path, format: Format) -> ExitCode {
     let registry = match fstore_cli::load(path) {
         Ok(registry) => registry,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&[e], format, ExitCode::FAILURE),
     };
     let name = path.display().to_string();
-    match command {
-        Command::Check { .. } => println!("{}", fstore_cli::summary(&registry, &name)),
-        Command::Codegen { .. } => print!("{}", fstore_cli::render(&registry, &name)),
-        Command::Fingerprint { .. } => println!("{}", registry.fingerprint()),
+    match format {
+        Format::Text => println!("{}", fstore_cli::summary(&registry, &name)),
+        Format::Json => println!("{}", fstore_cli::summary_json(&registry, &name)),
     }
     ExitCode::SUCCESS
+}
+
+/// `fstore diff old new`, and `fstore check new --against old` (which first prints the check's
+/// summary line).
+fn compare(old: &Path, new: &Path, format: Format, check: bool) -> ExitCode {
+    let (old, new) = match (fstore_cli::load(old), fstore_cli::load(new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (old, new) => {
+            let errors: Vec<LoadError> = [old.err(), new.err()].into_iter().flatten().collect();
+            return fail(&errors, format, ExitCode::from(2));
+        }
+    };
+    let changes = fstore_cli::diff(&old, &new);
+    match format {
+        Format::Text => {
+            if check {
+                println!("{}", fstore_cli::summary(&new, &new.file));
+            }
+            for change in &changes {
+                println!("{change}");
+            }
+            println!("{}", fstore_cli::diff_summary(&changes));
+        }
+        Format::Json => println!("{}", fstore_cli::diff_json(&changes)),
+    }
+    if changes.iter().any(|c| c.kind == ChangeKind::Breaking) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Prints why registries could not be loaded (to stderr as text, to stdout as JSON) and returns
+/// `status`.
+fn fail(errors: &[LoadError], format: Format, status: ExitCode) -> ExitCode {
+    match format {
+        Format::Text => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+        }
+        Format::Json => println!("{}", fstore_cli::errors_json(errors)),
+    }
+    status
 }
