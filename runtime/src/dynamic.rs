@@ -648,14 +648,18 @@ impl Store {
         id: impl EntityId,
         fields: Option<&[&str]>,
     ) -> Result<Option<Features>> {
-        let registry = require_registry(self)?;
-        let plan = ViewRead::resolve(registry, view, fields)?;
-        let cmd = plan.command(plan.key(id, self.key_layout())?);
-        let mut out = Vec::with_capacity(1);
-        let decode = |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
-        self.run_reads(std::slice::from_ref(&cmd), 1, &mut out, decode)
-            .await?;
-        Ok(out.pop().flatten())
+        crate::trace::call("read", view, async move {
+            let registry = require_registry(self)?;
+            let plan = ViewRead::resolve(registry, view, fields)?;
+            let cmd = plan.command(plan.key(id, self.key_layout())?);
+            let mut out = Vec::with_capacity(1);
+            let decode =
+                |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
+            self.run_reads(std::slice::from_ref(&cmd), 1, &mut out, decode)
+                .await?;
+            Ok(out.pop().flatten())
+        })
+        .await
     }
 
     /// Reads every feature of `view` for many entities, in pipelines of
@@ -694,22 +698,26 @@ impl Store {
         I: IntoIterator,
         I::Item: EntityId,
     {
-        let registry = require_registry(self)?;
-        let plan = ViewRead::resolve(registry, view, None)?;
-        let ids = ids.into_iter();
-        let chunk = self.pipeline_chunk_size();
-        let mut out = Vec::with_capacity(ids.size_hint().0);
-        let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
-        let decode = |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
-        for id in ids {
-            cmds.push(plan.command(plan.key(id, self.key_layout())?));
-            if cmds.len() == chunk {
-                self.run_reads(&cmds, 1, &mut out, decode).await?;
-                cmds.clear();
+        crate::trace::call("read_batch", view, async move {
+            let registry = require_registry(self)?;
+            let plan = ViewRead::resolve(registry, view, None)?;
+            let ids = ids.into_iter();
+            let chunk = self.pipeline_chunk_size();
+            let mut out = Vec::with_capacity(ids.size_hint().0);
+            let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
+            let decode =
+                |cmds: &[Command], replies: &[Reply<'_>]| plan.decode_entity(cmds, replies);
+            for id in ids {
+                cmds.push(plan.command(plan.key(id, self.key_layout())?));
+                if cmds.len() == chunk {
+                    self.run_reads(&cmds, 1, &mut out, decode).await?;
+                    cmds.clear();
+                }
             }
-        }
-        self.run_reads(&cmds, 1, &mut out, decode).await?;
-        Ok(out)
+            self.run_reads(&cmds, 1, &mut out, decode).await?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Reads features of one entity across views, by `view:feature` reference: one `HMGET` per
@@ -768,45 +776,48 @@ impl Store {
         id: impl EntityId,
         references: &[R],
     ) -> Result<Features> {
-        let attached = require_registry(self)?;
-        let plan = attached.vector_plan(references, || vector_plan(attached, references))?;
-        let groups: Vec<ViewRead<'_>> = plan
-            .groups
-            .iter()
-            .filter_map(|g| ViewRead::of_group(attached, g))
-            .collect();
-        let cmds = groups
-            .iter()
-            .map(|g| Ok(g.command(g.key(&id, self.key_layout())?)))
-            .collect::<Result<Vec<_>>>()?;
-        let now = now_ms();
-        let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
-            let mut values = Vec::with_capacity(groups.len());
-            for ((group, cmd), &reply) in groups.iter().zip(cmds).zip(replies) {
-                let row = group.row(cmd, reply)?;
-                values.push(group.decode(&row, Some(now))?);
-            }
-            Ok(values)
-        };
-        let mut out = Vec::with_capacity(1);
-        self.run_reads(&cmds, cmds.len(), &mut out, decode).await?;
-        let mut values = out.pop().unwrap_or_default();
-        let (values, statuses) = plan
-            .slots
-            .iter()
-            .map(|&(g, i)| {
-                values
-                    .get_mut(g)
-                    .and_then(|v| v.get_mut(i))
-                    .map(|slot| (std::mem::take(&mut slot.0), slot.1))
-                    .unwrap_or((Value::Null, Status::NotFound))
+        crate::trace::call("get_feature_vector", "*", async move {
+            let attached = require_registry(self)?;
+            let plan = attached.vector_plan(references, || vector_plan(attached, references))?;
+            let groups: Vec<ViewRead<'_>> = plan
+                .groups
+                .iter()
+                .filter_map(|g| ViewRead::of_group(attached, g))
+                .collect();
+            let cmds = groups
+                .iter()
+                .map(|g| Ok(g.command(g.key(&id, self.key_layout())?)))
+                .collect::<Result<Vec<_>>>()?;
+            let now = now_ms();
+            let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+                let mut values = Vec::with_capacity(groups.len());
+                for ((group, cmd), &reply) in groups.iter().zip(cmds).zip(replies) {
+                    let row = group.row(cmd, reply)?;
+                    values.push(group.decode(&row, Some(now))?);
+                }
+                Ok(values)
+            };
+            let mut out = Vec::with_capacity(1);
+            self.run_reads(&cmds, cmds.len(), &mut out, decode).await?;
+            let mut values = out.pop().unwrap_or_default();
+            let (values, statuses) = plan
+                .slots
+                .iter()
+                .map(|&(g, i)| {
+                    values
+                        .get_mut(g)
+                        .and_then(|v| v.get_mut(i))
+                        .map(|slot| (std::mem::take(&mut slot.0), slot.1))
+                        .unwrap_or((Value::Null, Status::NotFound))
+                })
+                .unzip();
+            Ok(Features {
+                names: Arc::clone(&plan.names),
+                values,
+                statuses,
             })
-            .unzip();
-        Ok(Features {
-            names: Arc::clone(&plan.names),
-            values,
-            statuses,
         })
+        .await
     }
 
     /// Writes features of entity `id` in `view`, by name: the values, `_updated_at` and the
@@ -872,12 +883,15 @@ impl Store {
         id: impl EntityId,
         features: &[(&str, Value)],
     ) -> Result<()> {
-        let registry = require_registry(self)?;
-        let view = find_view(&registry.registry, view)?;
-        let prefix = registry.prefix(view);
-        let cmd = write_command(&prefix, view, id, features, self.key_layout(), now_ms())?;
-        let results = self.run_writes(std::slice::from_ref(&cmd)).await?;
-        results.into_iter().next().unwrap_or(Ok(()))
+        crate::trace::call("write", view, async move {
+            let registry = require_registry(self)?;
+            let view = find_view(&registry.registry, view)?;
+            let prefix = registry.prefix(view);
+            let cmd = write_command(&prefix, view, id, features, self.key_layout(), now_ms())?;
+            let results = self.run_writes(std::slice::from_ref(&cmd)).await?;
+            results.into_iter().next().unwrap_or(Ok(()))
+        })
+        .await
     }
 
     /// Writes many entities of `view` by name, exactly as a typed view's `write_batch` does: in
@@ -921,16 +935,21 @@ impl Store {
         K: EntityId,
         F: AsRef<[(&'f str, Value)]>,
     {
-        let registry = require_registry(self)?;
-        let view = find_view(&registry.registry, view)?;
-        let prefix = registry.prefix(view);
-        let now = now_ms();
-        let layout = self.key_layout();
-        let cmds = rows
-            .into_iter()
-            .map(|(id, features)| write_command(&prefix, view, id, features.as_ref(), layout, now))
-            .collect::<Result<Vec<_>>>()?;
-        self.run_write_batch(&cmds).await
+        crate::trace::call("write_batch", view, async move {
+            let registry = require_registry(self)?;
+            let view = find_view(&registry.registry, view)?;
+            let prefix = registry.prefix(view);
+            let now = now_ms();
+            let layout = self.key_layout();
+            let cmds = rows
+                .into_iter()
+                .map(|(id, features)| {
+                    write_command(&prefix, view, id, features.as_ref(), layout, now)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.run_write_batch(&cmds).await
+        })
+        .await
     }
 }
 

@@ -29,6 +29,7 @@ mod reply;
 mod resp;
 mod stamp;
 mod store;
+mod trace;
 mod transport;
 pub mod typed;
 pub mod vector;

@@ -455,6 +455,7 @@ impl Store {
         let mut retry = Retry::new(self.inner.response_timeout);
         loop {
             self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+            crate::trace::round_trip(cmds.len());
             let mut read = Read::new(cmds, group, &mut *out, &mut decode);
             match self.inner.backend.read(&mut read, retry.left()).await {
                 Err(e) if e.is_transient_server() && retry.pause().await => out.truncate(before),
@@ -520,6 +521,7 @@ impl Store {
     async fn write_pipeline(&self, writes: &[Command]) -> Result<Outcomes> {
         let mut retry = Retry::new(self.inner.response_timeout);
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        crate::trace::round_trip(writes.len());
         let mut results = self.inner.backend.write(writes, retry.left()).await?;
         // Writes refused for a passing reason (LOADING, READONLY after a failover, …) are sent
         // again, alone, within the deadline: a write is idempotent.

@@ -19,12 +19,15 @@ use crate::{EntityId, FeatureView, Result, Store};
 /// malformed value; [`Error::InvalidEntityId`](crate::Error::InvalidEntityId) for the empty id;
 /// transport errors.
 pub async fn read<T: FeatureView + Send>(store: &Store, id: impl EntityId) -> Result<Option<T>> {
-    let cmd = read_command::<T>(store, id)?;
-    let mut out = Vec::with_capacity(1);
-    store
-        .run_reads(std::slice::from_ref(&cmd), 1, &mut out, decode::<T>)
-        .await?;
-    Ok(out.pop().flatten())
+    crate::trace::call("read", T::VIEW, async move {
+        let cmd = read_command::<T>(store, id)?;
+        let mut out = Vec::with_capacity(1);
+        store
+            .run_reads(std::slice::from_ref(&cmd), 1, &mut out, decode::<T>)
+            .await?;
+        Ok(out.pop().flatten())
+    })
+    .await
 }
 
 /// Reads many entities in pipelines of [`Store::pipeline_chunk_size`] `HMGET`s; one result per id,
@@ -38,19 +41,22 @@ where
     I: IntoIterator,
     I::Item: EntityId,
 {
-    let ids = ids.into_iter();
-    let chunk = store.pipeline_chunk_size();
-    let mut out = Vec::with_capacity(ids.size_hint().0);
-    let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
-    for id in ids {
-        cmds.push(read_command::<T>(store, id)?);
-        if cmds.len() == chunk {
-            store.run_reads(&cmds, 1, &mut out, decode::<T>).await?;
-            cmds.clear();
+    crate::trace::call("read_batch", T::VIEW, async move {
+        let ids = ids.into_iter();
+        let chunk = store.pipeline_chunk_size();
+        let mut out = Vec::with_capacity(ids.size_hint().0);
+        let mut cmds = Vec::with_capacity(chunk.min(ids.size_hint().0.max(1)));
+        for id in ids {
+            cmds.push(read_command::<T>(store, id)?);
+            if cmds.len() == chunk {
+                store.run_reads(&cmds, 1, &mut out, decode::<T>).await?;
+                cmds.clear();
+            }
         }
-    }
-    store.run_reads(&cmds, 1, &mut out, decode::<T>).await?;
-    Ok(out)
+        store.run_reads(&cmds, 1, &mut out, decode::<T>).await?;
+        Ok(out)
+    })
+    .await
 }
 
 fn read_command<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Command> {
@@ -82,10 +88,13 @@ fn decode<T: FeatureView>(cmds: &[Command], replies: &[Reply<'_>]) -> Result<Opt
 /// After a transport error the write may or may not have been applied, but never partly: it is
 /// one atomic unit.
 pub async fn write<T: FeatureView>(store: &Store, id: impl EntityId, row: &T) -> Result<()> {
-    let key = T::key_in(id, store.key_layout())?;
-    let cmd = row.write_command_for_key(key, now_ms())?;
-    let results = store.run_writes(std::slice::from_ref(&cmd)).await?;
-    results.into_iter().next().unwrap_or(Ok(()))
+    crate::trace::call("write", T::VIEW, async move {
+        let key = T::key_in(id, store.key_layout())?;
+        let cmd = row.write_command_for_key(key, now_ms())?;
+        let results = store.run_writes(std::slice::from_ref(&cmd)).await?;
+        results.into_iter().next().unwrap_or(Ok(()))
+    })
+    .await
 }
 
 /// One entity of a `write_batch`: an id and a row of `T`, owned or borrowed. Implemented for
@@ -145,16 +154,19 @@ where
     I: IntoIterator,
     I::Item: BatchRow<T>,
 {
-    let updated_at = now_ms();
-    let layout = store.key_layout();
-    let cmds = rows
-        .into_iter()
-        .map(|r| {
-            r.row()
-                .write_command_for_key(T::key_in(r.id(), layout)?, updated_at)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    store.run_write_batch(&cmds).await
+    crate::trace::call("write_batch", T::VIEW, async move {
+        let updated_at = now_ms();
+        let layout = store.key_layout();
+        let cmds = rows
+            .into_iter()
+            .map(|r| {
+                r.row()
+                    .write_command_for_key(T::key_in(r.id(), layout)?, updated_at)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store.run_write_batch(&cmds).await
+    })
+    .await
 }
 
 /// The remaining time to live of entity `id`: `None` when it does not exist (or, written by
@@ -163,22 +175,25 @@ where
 /// # Errors
 /// [`Error::InvalidEntityId`](crate::Error::InvalidEntityId) for the empty id; transport errors.
 pub async fn ttl<T: FeatureView>(store: &Store, id: impl EntityId) -> Result<Option<Duration>> {
-    let cmd = Command::Pttl {
-        key: T::key_in(id, store.key_layout())?,
-    };
-    let mut out = Vec::with_capacity(1);
-    store
-        .run_reads(
-            std::slice::from_ref(&cmd),
-            1,
-            &mut out,
-            |cmds, replies| match (cmds.first(), replies.first()) {
-                (Some(cmd), Some(&r)) => reply::pttl(cmd, r),
-                _ => Ok(None),
-            },
-        )
-        .await?;
-    Ok(out.pop().flatten())
+    crate::trace::call("ttl", T::VIEW, async move {
+        let cmd = Command::Pttl {
+            key: T::key_in(id, store.key_layout())?,
+        };
+        let mut out = Vec::with_capacity(1);
+        store
+            .run_reads(
+                std::slice::from_ref(&cmd),
+                1,
+                &mut out,
+                |cmds, replies| match (cmds.first(), replies.first()) {
+                    (Some(cmd), Some(&r)) => reply::pttl(cmd, r),
+                    _ => Ok(None),
+                },
+            )
+            .await?;
+        Ok(out.pop().flatten())
+    })
+    .await
 }
 
 /// Milliseconds since the unix epoch, for `_updated_at`.

@@ -439,18 +439,25 @@ where
     T: FeatureVector + Send,
     K: VectorKey,
 {
-    let mut ids = Vec::with_capacity(T::KEYS.len());
-    key.push_ids(&mut ids);
-    let mut out = Vec::with_capacity(1);
-    let mut reports = Vec::new();
-    keyed_chunk::<T>(store, &ids, &mut out, with_report.then_some(&mut reports)).await?;
-    let value = out.pop().ok_or_else(|| Error::UnexpectedReply {
-        command: "HMGET",
-        key: String::new(),
-        expected: "one reply per view",
-        found: "none".to_owned(),
-    })?;
-    Ok((value, reports.pop().unwrap_or_default()))
+    crate::trace::call(
+        "vector",
+        T::VIEWS.first().map_or("", |v| v.name),
+        async move {
+            let mut ids = Vec::with_capacity(T::KEYS.len());
+            key.push_ids(&mut ids);
+            let mut out = Vec::with_capacity(1);
+            let mut reports = Vec::new();
+            keyed_chunk::<T>(store, &ids, &mut out, with_report.then_some(&mut reports)).await?;
+            let value = out.pop().ok_or_else(|| Error::UnexpectedReply {
+                command: "HMGET",
+                key: String::new(),
+                expected: "one reply per view",
+                found: "none".to_owned(),
+            })?;
+            Ok((value, reports.pop().unwrap_or_default()))
+        },
+    )
+    .await
 }
 
 /// Reads the vectors of many multi-entity keys, results in input order. Within each pipeline
@@ -470,30 +477,37 @@ where
     I: IntoIterator,
     I::Item: VectorKey,
 {
-    let per_chunk = (store.pipeline_chunk_size() / T::VIEWS.len().max(1)).max(1);
-    let keys = keys.into_iter();
-    let mut out = Vec::with_capacity(keys.size_hint().0);
-    let mut reports = report.as_ref().map(|_| Vec::new());
-    let mut ids = Vec::with_capacity(per_chunk.min(keys.size_hint().0) * T::KEYS.len());
-    let mut pending = 0;
-    for key in keys {
-        key.push_ids(&mut ids);
-        pending += 1;
-        if pending == per_chunk {
-            keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
-            ids.clear();
-            pending = 0;
-        }
-    }
-    if pending > 0 {
-        keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
-    }
-    if let (Some(batch), Some(reports)) = (report, reports) {
-        for r in &reports {
-            batch.add(r);
-        }
-    }
-    Ok(out)
+    crate::trace::call(
+        "vector_batch",
+        T::VIEWS.first().map_or("", |v| v.name),
+        async move {
+            let per_chunk = (store.pipeline_chunk_size() / T::VIEWS.len().max(1)).max(1);
+            let keys = keys.into_iter();
+            let mut out = Vec::with_capacity(keys.size_hint().0);
+            let mut reports = report.as_ref().map(|_| Vec::new());
+            let mut ids = Vec::with_capacity(per_chunk.min(keys.size_hint().0) * T::KEYS.len());
+            let mut pending = 0;
+            for key in keys {
+                key.push_ids(&mut ids);
+                pending += 1;
+                if pending == per_chunk {
+                    keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
+                    ids.clear();
+                    pending = 0;
+                }
+            }
+            if pending > 0 {
+                keyed_chunk::<T>(store, &ids, &mut out, reports.as_mut()).await?;
+            }
+            if let (Some(batch), Some(reports)) = (report, reports) {
+                for r in &reports {
+                    batch.add(r);
+                }
+            }
+            Ok(out)
+        },
+    )
+    .await
 }
 
 /// Reads and decodes the vectors of the keys in `ids` (`T::KEYS.len()` ids per key): the
@@ -732,35 +746,42 @@ async fn read_one<T: FeatureVector + Send>(
     id: impl EntityId,
     with_report: bool,
 ) -> Result<(T, Report)> {
-    let entity = entity_text::<T>(&id)?;
-    let mut cmds = Vec::with_capacity(T::VIEWS.len());
-    push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
-    let mut out = Vec::with_capacity(1);
-    let now = now_ms();
-    let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
-        let mut report = Report::default();
-        let value = decode_entity(
-            &entity,
-            cmds,
-            replies,
-            now,
-            with_report.then_some(&mut report),
-        )?;
-        Ok((value, report))
-    };
-    store
-        .run_reads(&cmds, T::VIEWS.len(), &mut out, decode)
-        .await?;
-    out.pop().ok_or_else(|| Error::UnexpectedReply {
-        command: "HMGET",
-        key: cmds
-            .first()
-            .map(Command::key)
-            .unwrap_or_default()
-            .to_owned(),
-        expected: "one reply per view",
-        found: "none".to_owned(),
-    })
+    crate::trace::call(
+        "vector",
+        T::VIEWS.first().map_or("", |v| v.name),
+        async move {
+            let entity = entity_text::<T>(&id)?;
+            let mut cmds = Vec::with_capacity(T::VIEWS.len());
+            push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
+            let mut out = Vec::with_capacity(1);
+            let now = now_ms();
+            let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+                let mut report = Report::default();
+                let value = decode_entity(
+                    &entity,
+                    cmds,
+                    replies,
+                    now,
+                    with_report.then_some(&mut report),
+                )?;
+                Ok((value, report))
+            };
+            store
+                .run_reads(&cmds, T::VIEWS.len(), &mut out, decode)
+                .await?;
+            out.pop().ok_or_else(|| Error::UnexpectedReply {
+                command: "HMGET",
+                key: cmds
+                    .first()
+                    .map(Command::key)
+                    .unwrap_or_default()
+                    .to_owned(),
+                expected: "one reply per view",
+                found: "none".to_owned(),
+            })
+        },
+    )
+    .await
 }
 
 /// Reads the vectors of many entities: ids × views `HMGET`s in one pipeline (split into
@@ -784,26 +805,33 @@ where
     I: IntoIterator,
     I::Item: EntityId,
 {
-    let views = T::VIEWS.len().max(1);
-    let per_chunk = (store.pipeline_chunk_size() / views).max(1);
-    let ids = ids.into_iter();
-    let mut out = Vec::with_capacity(ids.size_hint().0);
-    let mut entities: Vec<String> = Vec::with_capacity(per_chunk.min(ids.size_hint().0));
-    let mut cmds = Vec::with_capacity(entities.capacity() * views);
-    for id in ids {
-        let entity = entity_text::<T>(&id)?;
-        push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
-        entities.push(entity);
-        if entities.len() == per_chunk {
-            vector_chunk(store, &entities, &cmds, &mut out, report.as_deref_mut()).await?;
-            entities.clear();
-            cmds.clear();
-        }
-    }
-    if !entities.is_empty() {
-        vector_chunk(store, &entities, &cmds, &mut out, report).await?;
-    }
-    Ok(out)
+    crate::trace::call(
+        "vector_batch",
+        T::VIEWS.first().map_or("", |v| v.name),
+        async move {
+            let views = T::VIEWS.len().max(1);
+            let per_chunk = (store.pipeline_chunk_size() / views).max(1);
+            let ids = ids.into_iter();
+            let mut out = Vec::with_capacity(ids.size_hint().0);
+            let mut entities: Vec<String> = Vec::with_capacity(per_chunk.min(ids.size_hint().0));
+            let mut cmds = Vec::with_capacity(entities.capacity() * views);
+            for id in ids {
+                let entity = entity_text::<T>(&id)?;
+                push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
+                entities.push(entity);
+                if entities.len() == per_chunk {
+                    vector_chunk(store, &entities, &cmds, &mut out, report.as_deref_mut()).await?;
+                    entities.clear();
+                    cmds.clear();
+                }
+            }
+            if !entities.is_empty() {
+                vector_chunk(store, &entities, &cmds, &mut out, report).await?;
+            }
+            Ok(out)
+        },
+    )
+    .await
 }
 
 /// [`vector_batch`], plus per-field counts of the values that were stored, defaulted, null,
