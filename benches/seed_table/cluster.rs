@@ -153,7 +153,7 @@ pub async fn cluster_rows(
         .await;
         rows.push(RatioRow::new(
             "write_batch, 1,000 entities",
-            "`UserProfile::write_batch` of 1,000 rows (HSET, HDEL, PEXPIRE each, atomically): on the cluster | on one server",
+            "`UserProfile::write_batch` of 1,000 rows (one EVALSHA of the write script each): on the cluster | on one server",
             TARGET,
             (round_trips[0], round_trips[1]),
             &samples,

@@ -7,10 +7,13 @@
 //! fstore fingerprint features.toml   # 16 hex digits that change when the stored schema does
 //! fstore diff old.toml features.toml  # every change, safe or breaking; exit 1 if any breaks
 //! fstore check features.toml --against old.toml   # the same comparison, after the check
+//! fstore get user_profile user_123   # one entity's values, statuses, age and TTL on the server
+//! fstore stats user_profile          # TTLs, coverage, drift, malformed values of a sample of keys
 //! ```
 //!
 //! `check` and `diff` take `--format json` for CI tools: see [`summary_json`], [`errors_json`]
-//! and [`diff_json`].
+//! and [`diff_json`]. `get` ([`get::get`]) and `stats` ([`stats::stats`]) read the server named
+//! by `--url` or `VALKEY_URL` ([`server::server_url`]), and take `--json`.
 //!
 //! ```
 //! let registry = fstore_registry::Registry::parse(
@@ -29,6 +32,9 @@
 //! ```
 
 mod diff;
+pub mod get;
+pub mod server;
+pub mod stats;
 
 use std::fmt;
 use std::path::Path;

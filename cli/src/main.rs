@@ -1,12 +1,14 @@
 //! `fstore`: checks a `features.toml` registry, compares two versions of it, prints the Rust
-//! structs generated from it, or prints its fingerprint. See the `fstore_cli` library for what
-//! each command prints.
+//! structs generated from it, or prints its fingerprint; reads one entity (`get`) or inspects a
+//! view's stored rows (`stats`) on a server. See the `fstore_cli` library for what each command
+//! prints.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use fstore_cli::server::{self, OpsError, Server};
 use fstore_cli::{ChangeKind, LoadError};
 
 /// Check an fstore feature registry (features.toml) and print what is built from it.
@@ -93,6 +95,62 @@ enum Command {
         #[arg(default_value = "features.toml")]
         path: PathBuf,
     },
+    /// Print one entity's features as stored on the server, with their status, age and TTL.
+    ///
+    /// Reads through the dynamic API, as a reader would (defaults applied, every value decoded
+    /// by its registry type), and prints one `feature = value  (STATUS)` line per feature
+    /// (`PRESENT`, `NULL_VALUE`, `NOT_FOUND`), then `updated: 12.3s ago` (from `_updated_at`)
+    /// and `ttl: 3587.7s` (or `no expiry`, a key that never expires). Exits 0 when the entity
+    /// exists, 1 with `not found: KEY` when it does not, 2 for an unknown view or feature, a
+    /// missing URL or an unreachable server.
+    Get {
+        /// The view.
+        view: String,
+        /// The entity id.
+        id: String,
+        /// Only these features, in this order (comma-separated).
+        #[arg(long, value_name = "a,b", value_delimiter = ',')]
+        features: Option<Vec<String>>,
+        /// Print one JSON object: `{"view","id","key","found","features":{name:{"value",
+        /// "status","defaulted"}},"updated_at","age_seconds","ttl_ms","expiry"}`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Inspect a sample of a view's stored rows: TTLs, coverage, drift, malformed values, memory.
+    ///
+    /// Scans the view's keys (`SCAN` in batches, stopping after `--sample` keys, so the cost is
+    /// bounded; the output says when it stopped early) and reports the TTL distribution, every
+    /// key without a TTL (a defect: it never expires), how many rows hold each registry feature,
+    /// stored fields the registry does not declare (drift), values that do not decode as their
+    /// registry type, and the mean and largest `MEMORY USAGE` of up to 100 keys. Findings that
+    /// need attention start with `WARNING:`. Exits 0, or 2 for an unknown view, a missing URL
+    /// or an unreachable server.
+    Stats {
+        /// The view.
+        view: String,
+        /// The most keys to look at.
+        #[arg(long, value_name = "N", default_value_t = fstore_cli::stats::DEFAULT_SAMPLE)]
+        sample: usize,
+        /// Print one JSON object (its fields are listed in the library's `Stats::json`).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// The server and registry `get` and `stats` read.
+#[derive(Args)]
+struct ServerArgs {
+    /// The server's URL, `redis://[user:password@]host[:port][/db]` (one server, not a
+    /// cluster); default: the VALKEY_URL environment variable.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// The registry the data was written with.
+    #[arg(long, value_name = "PATH", default_value = "features.toml")]
+    registry: PathBuf,
 }
 
 /// How `check` and `diff` print their results.
@@ -134,7 +192,70 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&[e], Format::Text, ExitCode::FAILURE),
         },
+        Command::Get {
+            view,
+            id,
+            features,
+            json,
+            server,
+        } => on_server(server, async move |mut server| {
+            let fields: Option<Vec<&str>> = features
+                .as_ref()
+                .map(|f| f.iter().map(String::as_str).collect());
+            let entity = fstore_cli::get::get(&mut server, &view, &id, fields.as_deref()).await?;
+            let now = server::now_ms();
+            if json {
+                println!("{}", entity.json(now));
+            } else {
+                print!("{}", entity.text(now));
+            }
+            Ok(if entity.found() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }),
+        Command::Stats {
+            view,
+            sample,
+            json,
+            server,
+        } => on_server(server, async move |mut server| {
+            let stats = fstore_cli::stats::stats(&mut server, &view, sample).await?;
+            if json {
+                println!("{}", stats.json());
+            } else {
+                print!("{}", stats.text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
     }
+}
+
+/// Connects to the server `args` name, with their registry, and runs `op` on a one-thread
+/// runtime; prints an error to stderr and exits 2 when anything fails.
+fn on_server(
+    args: ServerArgs,
+    op: impl AsyncFnOnce(Server) -> Result<ExitCode, OpsError>,
+) -> ExitCode {
+    let run = async {
+        let url = server::server_url(args.url)?;
+        let registry = fstore_cli::load(&args.registry).map_err(OpsError::Registry)?;
+        op(Server::connect(&url, registry).await?).await
+    };
+    let result = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run),
+        Err(e) => Err(OpsError::Server(format!(
+            "cannot start the async runtime: {e}"
+        ))),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
 }
 
 fn check(path: &Path, format: Format) -> ExitCode {

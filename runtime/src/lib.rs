@@ -30,6 +30,22 @@ mod resp;
 mod stamp;
 mod store;
 mod trace;
+
+/// The epoch milliseconds of a stored `_updated_at`, in either form fstore reads: epoch seconds
+/// with a fraction (`1796101050.697`, what fstore and Python writers store) or integer epoch
+/// milliseconds (at least 10¹¹). For tools that read the stamp themselves, such as `fstore get`.
+///
+/// ```
+/// assert_eq!(fstore_runtime::parse_updated_at(b"1796101050.697"), Ok(1_796_101_050_697));
+/// assert_eq!(fstore_runtime::parse_updated_at(b"1796101050697"), Ok(1_796_101_050_697));
+/// assert!(fstore_runtime::parse_updated_at(b"yesterday").is_err());
+/// ```
+///
+/// # Errors
+/// A short reason when `raw` is neither form.
+pub fn parse_updated_at(raw: &[u8]) -> std::result::Result<u64, String> {
+    stamp::decode(raw)
+}
 mod transport;
 pub mod typed;
 pub mod vector;

@@ -1,0 +1,560 @@
+//! `fstore get` and `fstore stats` against a throwaway `valkey-server`: rows written by the
+//! runtime, plus a malformed value, an undeclared field and a key without TTL written raw.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fstore_runtime::registry::Registry;
+use fstore_runtime::{Store, Value};
+
+const ROOT_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
+
+/// A `valkey-server` (or `redis-server`) on a free port of 127.0.0.1, in a temp dir, with no
+/// persistence; killed on drop.
+struct TestServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl TestServer {
+    fn start() -> TestServer {
+        let binary = server_binary();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("fstore-cli-ops-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new(&binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--logfile")
+            .arg(dir.join("server.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let mut server = TestServer { child, port, dir };
+        server.wait_ready();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until the server answers PING, or panics with its log.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the server exited ({status}):\n{}", self.log());
+            }
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut reply = [0u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && std::io::Read::read_exact(&mut stream, &mut reply).is_ok()
+                    && &reply == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server did not answer PING within 10s:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `FSTORE_TEST_SERVER`, else `valkey-server` or `redis-server` on `PATH`; a loud failure
+/// saying how to install one when there is none.
+fn server_binary() -> String {
+    if let Some(binary) = std::env::var_os("FSTORE_TEST_SERVER").filter(|b| !b.is_empty()) {
+        return binary.to_string_lossy().into_owned();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["valkey-server", "redis-server"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|candidate| Path::is_file(candidate))
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| {
+            panic!(
+                "\n\nNO VALKEY/REDIS SERVER FOR THE `fstore get`/`fstore stats` TESTS: neither \
+                 `valkey-server` nor `redis-server` is on PATH.\nInstall one \
+                 (`apt-get install valkey-server`, or `scripts/test`, which installs it), or \
+                 point the tests at a binary: FSTORE_TEST_SERVER=/path/to/valkey-server.\n\
+                 These tests are never skipped for lack of a server.\n"
+            )
+        })
+}
+
+/// A server holding, in view `user_profile` (prefix `fs:v1:user_profile:`):
+/// - `u1`: every feature but `is_premium` (which has a default), written by the runtime;
+/// - `u2`: `age` only, written by the runtime;
+/// - `u3`: `age` by the runtime, and a field `legacy_score` the registry does not declare;
+/// - `bad`: `age = "abc"` (not an int) and `lifetime_value = "x"`, with a TTL, written raw;
+/// - `forever`: `age` and `_updated_at`, without TTL, written raw;
+///
+/// and one `item_stats` row, which `stats user_profile` must not count.
+fn seeded() -> TestServer {
+    let server = TestServer::start();
+    let url = server.url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let registry = Registry::from_path(ROOT_REGISTRY).unwrap();
+        let store = Store::builder(&url)
+            .build()
+            .await
+            .unwrap()
+            .with_registry(registry);
+        let embedding: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
+        store
+            .write(
+                "user_profile",
+                "u1",
+                &[
+                    ("age", Value::Int(28)),
+                    ("lifetime_value", Value::Float(1250.5)),
+                    ("segment", Value::from("premium")),
+                    ("country", Value::from("DE")),
+                    ("days_since_signup", Value::Int(10)),
+                    ("embedding", Value::from(embedding.clone())),
+                ],
+            )
+            .await
+            .unwrap();
+        store
+            .write("user_profile", "u2", &[("age", Value::Int(30))])
+            .await
+            .unwrap();
+        store
+            .write("user_profile", "u3", &[("age", Value::Int(41))])
+            .await
+            .unwrap();
+        store
+            .write(
+                "item_stats",
+                "i1",
+                &[
+                    ("price", Value::Float(9.5)),
+                    ("embedding", Value::from(embedding)),
+                ],
+            )
+            .await
+            .unwrap();
+
+        let mut raw = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let commands: [&[&str]; 5] = [
+            &["HSET", "fs:v1:user_profile:u3", "legacy_score", "7"],
+            &[
+                "HSET",
+                "fs:v1:user_profile:bad",
+                "age",
+                "abc",
+                "lifetime_value",
+                "x",
+                "_updated_at",
+                "1796101050.697",
+            ],
+            &["PEXPIRE", "fs:v1:user_profile:bad", "3600000"],
+            &[
+                "HSET",
+                "fs:v1:user_profile:forever",
+                "age",
+                "5",
+                "_updated_at",
+                "1796101050697",
+            ],
+            &["PERSIST", "fs:v1:user_profile:forever"],
+        ];
+        for args in commands {
+            let mut cmd = redis::cmd(args[0]);
+            for arg in &args[1..] {
+                cmd.arg(*arg);
+            }
+            let _: redis::Value = cmd.query_async(&mut raw).await.unwrap();
+        }
+    });
+    server
+}
+
+/// Runs `fstore` with `VALKEY_URL` set to `url` (unset when `None`).
+fn fstore(url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fstore"));
+    cmd.args(args);
+    match url {
+        Some(url) => cmd.env("VALKEY_URL", url),
+        None => cmd.env_remove("VALKEY_URL"),
+    };
+    cmd.output().unwrap()
+}
+
+/// `fstore` with the root registry: `fstore ARGS... --registry ../features.toml`.
+fn fstore_ops(server: &TestServer, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--registry", ROOT_REGISTRY]);
+    fstore(Some(&server.url()), &all)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(out), stderr(out)))
+}
+
+/// The number in a line `prefix<N>suffix` of `text`.
+fn number_in(text: &str, prefix: &str, suffix: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{text}"));
+    line[prefix.len()..]
+        .strip_suffix(suffix)
+        .unwrap_or_else(|| panic!("{line:?} does not end with {suffix:?}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn get_prints_values_statuses_age_and_ttl() {
+    let server = seeded();
+    let out = fstore_ops(&server, &["get", "user_profile", "u1"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..7],
+        [
+            "age = 28  (PRESENT)",
+            "lifetime_value = 1250.5  (PRESENT)",
+            "segment = \"premium\"  (PRESENT)",
+            "is_premium = false  (PRESENT, registry default)",
+            "country = \"DE\"  (PRESENT)",
+            "days_since_signup = 10  (PRESENT)",
+            "embedding = [0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]  (PRESENT)",
+        ],
+        "{text}"
+    );
+    let age = number_in(&text, "updated: ", "s ago");
+    assert!((0.0..60.0).contains(&age), "{text}");
+    let ttl = number_in(&text, "ttl: ", "s");
+    assert!(ttl > 3500.0 && ttl <= 3600.0, "{text}");
+    assert_eq!(lines.len(), 9, "{text}");
+
+    // An optional feature that is absent, and a required one.
+    let out = fstore_ops(&server, &["get", "user_profile", "u2"]);
+    let text = stdout(&out);
+    assert!(text.contains("country = null  (NULL_VALUE)\n"), "{text}");
+    assert!(text.contains("segment = null  (NOT_FOUND)\n"), "{text}");
+}
+
+#[test]
+fn get_json_and_selected_features() {
+    let server = seeded();
+    let out = fstore_ops(
+        &server,
+        &[
+            "get",
+            "user_profile",
+            "u1",
+            "--features",
+            "country,age",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["view"], "user_profile");
+    assert_eq!(v["id"], "u1");
+    assert_eq!(v["key"], "fs:v1:user_profile:u1");
+    assert_eq!(v["found"], true);
+    // Only the features asked for (a JSON object: the order is the text output's).
+    let features = v["features"].as_object().unwrap();
+    assert_eq!(features.len(), 2, "{v}");
+    assert_eq!(v["features"]["age"]["value"], 28);
+    assert_eq!(v["features"]["age"]["status"], "PRESENT");
+    assert_eq!(v["features"]["country"]["value"], "DE");
+    let age = v["age_seconds"].as_f64().unwrap();
+    assert!((0.0..60.0).contains(&age), "{v}");
+    assert!(v["updated_at"].as_f64().unwrap() > 1.7e9, "{v}");
+    let ttl = v["ttl_ms"].as_u64().unwrap();
+    assert!(ttl > 3_500_000 && ttl <= 3_600_000, "{v}");
+    assert_eq!(v["expiry"], "expires");
+    // Text in the order asked for.
+    let out = fstore_ops(
+        &server,
+        &["get", "user_profile", "u1", "--features", "country,age"],
+    );
+    assert!(
+        stdout(&out).starts_with("country = \"DE\"  (PRESENT)\nage = 28  (PRESENT)\nupdated: "),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn get_a_key_without_ttl_and_a_stamp_in_milliseconds() {
+    let server = seeded();
+    let out = fstore_ops(
+        &server,
+        &["get", "user_profile", "forever", "--features", "age"],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.starts_with("age = 5  (PRESENT)\nupdated: "), "{text}");
+    assert!(text.ends_with("s ago\nttl: no expiry\n"), "{text}");
+    let v = json(&fstore_ops(
+        &server,
+        &["get", "user_profile", "forever", "--json"],
+    ));
+    assert_eq!(v["updated_at"], 1796101050.697);
+    assert_eq!(v["ttl_ms"], serde_json::Value::Null);
+    assert_eq!(v["expiry"], "none");
+}
+
+#[test]
+fn get_a_missing_entity_exits_1() {
+    let server = seeded();
+    let out = fstore_ops(&server, &["get", "user_profile", "nobody"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "not found: fs:v1:user_profile:nobody\n");
+
+    let out = fstore_ops(&server, &["get", "user_profile", "nobody", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["found"], false);
+    assert_eq!(v["key"], "fs:v1:user_profile:nobody");
+    assert_eq!(v["features"], serde_json::json!({}));
+    assert_eq!(v["expiry"], "missing");
+}
+
+#[test]
+fn get_unknown_names_exit_2_with_a_suggestion() {
+    let server = seeded();
+    let out = fstore_ops(&server, &["get", "user_profil", "u1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "error: unknown view `user_profil`; did you mean `user_profile`?\n"
+    );
+
+    let out = fstore_ops(
+        &server,
+        &["get", "user_profile", "u1", "--features", "agee"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: unknown feature `agee`; did you mean `age`?\n"
+    );
+
+    // A value that does not decode is the runtime's error, naming key, field and type.
+    let out = fstore_ops(&server, &["get", "user_profile", "bad"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot decode feature `age` of `fs:v1:user_profile:bad`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_a_url_get_and_stats_exit_2() {
+    for args in [
+        &["get", "user_profile", "u1"][..],
+        &["stats", "user_profile"],
+    ] {
+        let out = fstore(None, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&out), "");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: no server to read:")
+                && err.contains("--url")
+                && err.contains("VALKEY_URL"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn url_flag_overrides_the_environment() {
+    let server = seeded();
+    let out = fstore(
+        Some("redis://127.0.0.1:1"),
+        &[
+            "get",
+            "user_profile",
+            "u2",
+            "--url",
+            &server.url(),
+            "--registry",
+            ROOT_REGISTRY,
+            "--features",
+            "age",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("age = 30  (PRESENT)\n"));
+
+    // And an unreachable server is exit 2.
+    let out = fstore(
+        Some("redis://127.0.0.1:1"),
+        &["get", "user_profile", "u2", "--registry", ROOT_REGISTRY],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+}
+
+#[test]
+fn stats_reports_ttls_coverage_drift_and_malformed_values() {
+    let server = seeded();
+    let out = fstore_ops(&server, &["stats", "user_profile"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with("view user_profile (keys fs:v1:user_profile:*)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("keys: 5 (scan complete), 5 entities\n"),
+        "{text}"
+    );
+    assert!(text.contains("(4 keys)\n"), "{text}");
+    assert!(
+        text.contains(
+            "WARNING: 1 key without TTL (they never expire): fs:v1:user_profile:forever\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  age: 5/5 (100.0%)\n"), "{text}");
+    assert!(text.contains("  lifetime_value: 2/5 (40.0%)\n"), "{text}");
+    assert!(text.contains("  country: 1/5 (20.0%)\n"), "{text}");
+    assert!(text.contains("  is_premium: 0/5 (0.0%)\n"), "{text}");
+    assert!(
+        text.contains(
+            "WARNING: drift: stored fields the registry does not declare:\n  legacy_score: 1/5 entities\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARNING: malformed values (do not decode as the registry type):\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  age: 1 entity, first: cannot decode feature `age` of `fs:v1:user_profile:bad`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  lifetime_value: 1 entity, first: cannot decode feature `lifetime_value`"),
+        "{text}"
+    );
+    assert!(text.contains("memory: mean "), "{text}");
+    assert!(text.contains("(5 keys measured)\n"), "{text}");
+
+    let out = fstore_ops(&server, &["stats", "user_profile", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["keys"], 5);
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["entities"], 5);
+    assert_eq!(v["without_ttl"]["count"], 1);
+    assert_eq!(
+        v["without_ttl"]["keys"],
+        serde_json::json!(["fs:v1:user_profile:forever"])
+    );
+    assert_eq!(v["ttl"]["keys"], 4);
+    let (min, max) = (
+        v["ttl"]["min_seconds"].as_f64().unwrap(),
+        v["ttl"]["max_seconds"].as_f64().unwrap(),
+    );
+    assert!(3500.0 < min && min <= max && max <= 3600.0, "{v}");
+    assert_eq!(v["coverage"]["age"]["entities"], 5);
+    assert_eq!(v["coverage"]["age"]["share"], 1.0);
+    assert_eq!(v["coverage"]["country"]["share"], 0.2);
+    assert_eq!(v["drift"], serde_json::json!({ "legacy_score": 1 }));
+    assert_eq!(v["malformed"]["age"]["entities"], 1);
+    assert_eq!(v["malformed"]["lifetime_value"]["entities"], 1);
+    assert_eq!(v["malformed"].as_object().unwrap().len(), 2);
+    assert_eq!(v["memory"]["keys"], 5);
+    let (mean, max) = (
+        v["memory"]["mean_bytes"].as_u64().unwrap(),
+        v["memory"]["max_bytes"].as_u64().unwrap(),
+    );
+    assert!(0 < mean && mean <= max, "{v}");
+}
+
+#[test]
+fn stats_stops_at_the_sample_and_says_so() {
+    let server = seeded();
+    let out = fstore_ops(&server, &["stats", "user_profile", "--sample", "2"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(
+            "keys: 2 sampled, 2 entities (scan stopped early at --sample 2; there are more)\n"
+        ),
+        "{text}"
+    );
+    let v = json(&fstore_ops(
+        &server,
+        &["stats", "user_profile", "--sample", "2", "--json"],
+    ));
+    assert_eq!(v["keys"], 2);
+    assert_eq!(v["complete"], false);
+
+    // A clean view, and an unknown one.
+    let text = stdout(&fstore_ops(&server, &["stats", "item_stats"]));
+    assert!(
+        text.contains("keys: 1 (scan complete), 1 entity\n"),
+        "{text}"
+    );
+    assert!(!text.contains("WARNING"), "{text}");
+    let out = fstore_ops(&server, &["stats", "item_stat"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: unknown view `item_stat`; did you mean `item_stats`?\n"
+    );
+}
