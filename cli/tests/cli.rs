@@ -1,56 +1,14 @@
 //! The `fstore` binary, run as CI runs it: exit codes, stdout and stderr.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use std::path::Path;
+
+use common::{command, fstore, stderr, stdout, TempDir};
 
 use fstore_registry::Registry;
 
 const ROOT_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
-
-fn fstore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fstore"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// A fresh directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "fstore-cli-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[test]
 fn check_accepts_the_example_registry() {
@@ -151,11 +109,7 @@ fn a_missing_file_is_an_error_that_names_it() {
 #[test]
 fn the_path_defaults_to_features_toml_in_the_current_directory() {
     let root = Path::new(ROOT_REGISTRY).parent().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fstore"))
-        .arg("check")
-        .current_dir(root)
-        .output()
-        .unwrap();
+    let out = command().arg("check").current_dir(root).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("features.toml: ok (4 views"));
 }

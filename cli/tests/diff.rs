@@ -1,9 +1,11 @@
 //! `fstore diff OLD NEW` and `fstore check NEW --against OLD`, run as CI runs them: every kind of
 //! change at its line, safe or breaking, and the exit status.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use std::process::Output;
+
+use common::{fstore, stderr, stdout, TempDir};
 
 /// The registry every test starts from; each test edits a copy of it into the new one.
 const BASE: &str = r#"[store]
@@ -33,48 +35,9 @@ ttl = "1d"
 price = "float"
 "#;
 
-fn fstore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fstore"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-/// A fresh directory under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "fstore-cli-diff-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, contents: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes `contents` to `name` in `dir`; returns its path as text, for arguments.
+fn write(dir: &TempDir, name: &str, contents: &str) -> String {
+    dir.write(name, contents).display().to_string()
 }
 
 /// `BASE` with each `(from, to)` replaced once; panics if `from` is not there.
@@ -101,8 +64,8 @@ fn diff(new: &str) -> Run {
 
 fn diff_between(old: &str, new: &str, extra: &[&str]) -> Run {
     let dir = TempDir::new();
-    let old = dir.write("old.toml", old);
-    let new = dir.write("new.toml", new);
+    let old = write(&dir, "old.toml", old);
+    let new = write(&dir, "new.toml", new);
     let mut args = vec!["diff", &old, &new];
     args.extend(extra);
     let out = fstore(&args);
@@ -583,7 +546,7 @@ fn an_invalid_registry_exits_2_with_its_problems() {
         );
     }
     let dir = TempDir::new();
-    let good = dir.write("good.toml", BASE);
+    let good = write(&dir, "good.toml", BASE);
     let missing = dir.0.join("missing.toml").display().to_string();
     let out = fstore(&["diff", &missing, &good]);
     assert_eq!(out.status.code(), Some(2));
@@ -593,8 +556,8 @@ fn an_invalid_registry_exits_2_with_its_problems() {
 #[test]
 fn check_against_runs_the_same_comparison_after_the_check() {
     let dir = TempDir::new();
-    let old = dir.write("old.toml", BASE);
-    let new = dir.write("new.toml", &edit(&[("len = 4", "len = 8")]));
+    let old = write(&dir, "old.toml", BASE);
+    let new = write(&dir, "new.toml", &edit(&[("len = 4", "len = 8")]));
     let out = fstore(&["check", &new, "--against", &old]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
@@ -611,7 +574,7 @@ fn check_against_runs_the_same_comparison_after_the_check() {
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     assert!(stdout(&same).ends_with("\n0 changes: 0 breaking, 0 safe\n"));
 
-    let broken = dir.write("broken.toml", "[views.v]\nentity = 1\n");
+    let broken = write(&dir, "broken.toml", "[views.v]\nentity = 1\n");
     let invalid = fstore(&["check", &broken, "--against", &old]);
     assert_eq!(invalid.status.code(), Some(2));
     assert!(stderr(&invalid).ends_with(&format!("\nerror: {broken} has 3 problems\n")));
@@ -655,7 +618,7 @@ fn json_lists_every_change_for_ci_tools() {
         .starts_with("feature `age` of view `profile` changed type int -> string"));
 
     let dir = TempDir::new();
-    let old = dir.write("old.toml", BASE);
+    let old = write(&dir, "old.toml", BASE);
     let against = fstore(&["check", &old, "--against", &old, "--format", "json"]);
     assert_eq!(against.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&against.stdout).unwrap();
@@ -685,7 +648,7 @@ fn json_reports_an_invalid_registry_on_stdout() {
 #[test]
 fn check_prints_json_without_against() {
     let dir = TempDir::new();
-    let good = dir.write("features.toml", BASE);
+    let good = write(&dir, "features.toml", BASE);
     let out = fstore(&["check", &good, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -703,7 +666,7 @@ fn check_prints_json_without_against() {
         })
     );
 
-    let broken = dir.write(
+    let broken = write(&dir,
         "broken.toml",
         "[entities.user]\n[views.v]\nentity = \"usr\"\nttl = \"1h\"\n[views.v.features]\nn = \"int\"\n",
     );

@@ -1,12 +1,15 @@
 //! `fstore get` and `fstore stats` against a throwaway `valkey-server`: rows written by the
 //! runtime, plus a malformed value, an undeclared field and a key without TTL written raw.
 
+mod common;
+
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{command, stderr, stdout};
 use fstore_runtime::registry::Registry;
 use fstore_runtime::{Store, Value};
 
@@ -211,7 +214,7 @@ fn seeded() -> TestServer {
 
 /// Runs `fstore` with `VALKEY_URL` set to `url` (unset when `None`).
 fn fstore(url: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fstore"));
+    let mut cmd = command();
     cmd.args(args);
     match url {
         Some(url) => cmd.env("VALKEY_URL", url),
@@ -225,14 +228,6 @@ fn fstore_ops(server: &TestServer, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.extend(["--registry", ROOT_REGISTRY]);
     fstore(Some(&server.url()), &all)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {

@@ -274,7 +274,7 @@ pub fn default_fits_type(cx: &mut Ctxt, field: &Field<'_>, kind: Kind) {
         (Scalar::U32 | Scalar::U64, Some((Lit::Int(_), negative))) => !negative,
         (s, Some((Lit::Int(_), _))) if s.is_int() || s.is_float() => true,
         (s, Some((Lit::Float(_), _))) if s.is_float() => true,
-        (s, None) if s.is_float() => is_float_constant(default),
+        (s, None) if s.is_float() => float_constant(default).is_some(),
         _ => false,
     };
     if ok {
@@ -595,21 +595,26 @@ fn attribute_value(expr: &Expr) -> Option<AttrValue> {
             _ => None,
         };
     }
-    if !is_float_constant(expr) {
-        return None;
-    }
     float_constant(expr).map(AttrValue::Float)
 }
 
-/// The value of `f64::NAN`, `f32::INFINITY`, `-f64::INFINITY`, `f64::NEG_INFINITY`.
+/// The value of a float constant that no literal can write: `f64::NAN`, `f32::INFINITY`,
+/// `-f64::INFINITY`, `core::f64::NEG_INFINITY` and the like; `None` for anything else.
 fn float_constant(expr: &Expr) -> Option<f64> {
     match expr {
-        Expr::Path(p) => match p.path.segments.last()?.ident.to_string().as_str() {
-            "NAN" => Some(f64::NAN),
-            "INFINITY" => Some(f64::INFINITY),
-            "NEG_INFINITY" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
+        Expr::Path(p) => {
+            let mut names = p.path.segments.iter().rev().map(|s| s.ident.to_string());
+            let (name, ty) = (names.next()?, names.next()?);
+            if ty != "f64" && ty != "f32" {
+                return None;
+            }
+            match name.as_str() {
+                "NAN" => Some(f64::NAN),
+                "INFINITY" => Some(f64::INFINITY),
+                "NEG_INFINITY" => Some(f64::NEG_INFINITY),
+                _ => None,
+            }
+        }
         Expr::Unary(ExprUnary {
             op: UnOp::Neg(_),
             expr,
@@ -639,33 +644,6 @@ fn type_matches(ty: FeatureType, scalar: Scalar) -> bool {
         FeatureType::String => scalar == Scalar::String,
         FeatureType::Bool => scalar == Scalar::Bool,
         FeatureType::FloatList => scalar == Scalar::FloatList,
-    }
-}
-
-/// `f64::NAN`, `f64::INFINITY`, `-f32::INFINITY`, `f64::NEG_INFINITY` and the like: the float
-/// defaults no literal can write.
-fn is_float_constant(expr: &Expr) -> bool {
-    match expr {
-        Expr::Path(p) => {
-            let names: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            matches!(
-                names.iter().map(String::as_str).collect::<Vec<_>>()[..],
-                [.., "f64" | "f32", "NAN" | "INFINITY" | "NEG_INFINITY"]
-            )
-        }
-        Expr::Unary(ExprUnary {
-            op: UnOp::Neg(_),
-            expr,
-            ..
-        }) => is_float_constant(expr),
-        Expr::Group(g) => is_float_constant(&g.expr),
-        Expr::Paren(p) => is_float_constant(&p.expr),
-        _ => false,
     }
 }
 
