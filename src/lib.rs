@@ -62,6 +62,9 @@
 //! generated code calls lives in a hidden `__private` module and is not part of the API.
 #![warn(missing_docs)]
 
+pub use fstore_runtime::aggregate::{
+    self, AggregationEvent, AggregationFeatures, RecordReport, Recorded,
+};
 /// A synchronous `Store` for code that is not async (the `blocking` cargo feature).
 #[cfg(feature = "blocking")]
 pub use fstore_runtime::blocking;
@@ -76,7 +79,7 @@ pub use fstore_runtime::{
     BatchWriteError, Command, Embedded, EntityId, Error, FeatureValue, FeatureView, Fields,
     FieldsIter, KeyLayout, Result, Store, StoreBuilder, WriteCommand, WriteOutcome,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_POOL_SIZE, DEFAULT_RESPONSE_TIMEOUT,
-    MAX_TTL_MS, UPDATED_AT, WRITE_SCRIPT,
+    MAX_TTL_MS, METRICS, UPDATED_AT, WRITE_SCRIPT,
 };
 
 /// Derives [`FeatureView`](trait@FeatureView) for a struct with named fields, plus the typed
@@ -462,8 +465,9 @@ pub use fstore_derive::FeatureView;
 /// public structs.
 pub use fstore_derive::FeatureVector;
 
-/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry: the
-/// same code `fstore codegen features.toml` prints. The path is relative to the crate's
+/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry, and two
+/// structs per aggregation (see [Aggregations](#aggregations)): the same code `fstore codegen
+/// features.toml` prints. The path is relative to the crate's
 /// `Cargo.toml`; editing the file rebuilds the crate, and an invalid file is a compile error that
 /// lists every problem with its file:line:column.
 ///
@@ -499,6 +503,76 @@ pub use fstore_derive::FeatureVector;
 /// struct literals) keep compiling when a feature with a default, or an optional one, is added to
 /// `features.toml`.
 ///
+/// # Aggregations
+///
+/// An aggregation `user_txn` becomes two structs, each deriving `Debug`, `Clone`, `PartialEq`
+/// and the `derive(...)` option's derives, with the registry's descriptions as docs:
+///
+/// - `UserTxnEvent`, its event: one public field per event field in file order (`int` → `i64`,
+///   `float` → `f64`, `string` → `String`, `bool`), every one required. It implements
+///   [`AggregationEvent`] and records itself: `event.record(&store, id, ts_ms)` (the clock at
+///   now), `event.record_at(&store, id, ts_ms, now_ms)`, and
+///   `UserTxnEvent::record_batch(&store, [(id, ts_ms, event), …])` returning a
+///   [`RecordReport`].
+/// - `UserTxn`, its windowed features: one public field per feature in file order, typed by its
+///   function: `count` `i64`; `sum` `i64` or `f64` (as the field it sums); `avg` `Option<f64>`;
+///   `min`, `max` and `last` an `Option` of the field's type; `distinct` `u64`. `None` is a
+///   window without events. It implements [`AggregationFeatures`] and reads with
+///   `UserTxn::read(&store, id)` (one round trip), `UserTxn::read_at(&store, id, now_ms)` and
+///   `UserTxn::read_batch(&store, ids)`.
+///
+/// The structs carry the aggregation's declaration (key prefix, buckets, windows), so the store
+/// needs no registry attached. With `tests/fixtures/aggregations.toml` of fstore's repository:
+///
+/// ```toml
+/// [aggregations.user_txn]
+/// entity = "user"
+/// granularity = ["1m", "1h"]
+///
+/// [aggregations.user_txn.event]
+/// amount = { type = "float", description = "The amount, in EUR." }
+/// qty = "int"
+/// merchant = "string"
+/// online = "bool"
+/// type = "string"
+///
+/// [aggregations.user_txn.features]
+/// txn_count_1h = { fn = "count", window = "1h", description = "Transactions in the last hour." }
+/// amount_avg_24h = { fn = "avg", of = "amount", window = "24h" }
+/// distinct_merchants_24h = { fn = "distinct", of = "merchant", window = "24h" }
+/// # …
+/// ```
+///
+/// ```
+/// # mod features {
+/// #     fstore::registry!("tests/fixtures/aggregations.toml");
+/// # }
+/// use features::{UserTxn, UserTxnEvent};
+/// use fstore::{Recorded, Store};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> fstore::Result<()> {
+/// let store = Store::embedded();
+/// let now = 1_796_083_200_000; // epoch milliseconds
+/// let event = UserTxnEvent {
+///     amount: 12.5,
+///     qty: 1,
+///     merchant: "m1".into(),
+///     online: true,
+///     r#type: "card".into(),
+/// };
+/// assert_eq!(event.record_at(&store, "user_1", now, now).await?, Recorded::Applied);
+///
+/// let txn = UserTxn::read_at(&store, "user_1", now).await?;
+/// assert_eq!(txn.txn_count_1h, 1);
+/// assert_eq!(txn.amount_avg_24h, Some(12.5));
+/// assert_eq!(txn.distinct_merchants_24h, 1);
+/// // No events: zero counts, and `None` where a window without events has no value.
+/// let nobody = UserTxn::read_at(&store, "nobody", now).await?;
+/// assert_eq!((nobody.txn_count_1h, nobody.amount_avg_24h), (0, None));
+/// # Ok(()) }
+/// ```
+///
 /// # Paths
 ///
 /// `registry!` and `registry = "..."` resolve a relative path from the crate's `Cargo.toml`
@@ -518,5 +592,14 @@ pub mod __private {
         vector_batch_with_report, vector_keyed, vector_with_report, vocab_index, vocab_onehot,
         Column, VectorKey, VocabValue,
     };
-    pub use fstore_runtime::{Row, RowWriter, VectorRows, VectorView};
+    pub use fstore_runtime::{Row, RowWriter, VectorAggregation, VectorRows, VectorView};
+
+    /// What the aggregation structs `registry!` generates call.
+    pub mod agg {
+        pub use fstore_runtime::aggregate::{
+            read, read_at, read_batch, record, record_at, record_batch, take, FeatureDecl, Spec,
+        };
+        pub use fstore_runtime::dynamic::{Features, Value};
+        pub use fstore_runtime::registry::{AggFunction, FeatureType};
+    }
 }

@@ -1,10 +1,15 @@
 //! The code `fstore codegen` prints for `features.toml` (checked in as
 //! `cli/tests/golden/features.rs`) compiles against the `fstore` facade, describes the registry's
-//! key layout, and reads and writes with the registry's defaults. No server needed: the embedded
-//! backend runs the same semantics.
+//! key layout, and reads and writes with the registry's defaults; so does the code it prints for
+//! the aggregations fixture (`cli/tests/golden/aggregations.rs`), whose typed structs record and
+//! read. No server needed: the embedded backend runs the same semantics.
 
 mod generated {
     include!("../cli/tests/golden/features.rs");
+}
+
+mod generated_aggregations {
+    include!("../cli/tests/golden/aggregations.rs");
 }
 
 use std::time::Duration;
@@ -206,4 +211,43 @@ async fn absent_features_read_as_the_registry_defaults_and_none() {
         }
         other => panic!("expected a missing `clicks_24h`, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn printed_aggregation_structs_record_and_read() {
+    use fstore::{AggregationFeatures, Recorded};
+    use generated_aggregations::{UserTxn, UserTxnEvent};
+
+    let registry = Registry::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/aggregations.toml"
+    ))
+    .unwrap();
+    assert_eq!(
+        generated_aggregations::REGISTRY_FINGERPRINT,
+        registry.fingerprint()
+    );
+    let from_registry =
+        fstore::aggregate::Spec::new(&registry, registry.aggregation("user_txn").unwrap()).unwrap();
+    assert_eq!(
+        format!("{:?}", UserTxn::spec()),
+        format!("{from_registry:?}")
+    );
+
+    let store = Store::embedded();
+    let now = 1_796_083_200_000;
+    let event = UserTxnEvent {
+        amount: 12.5,
+        qty: 2,
+        merchant: "m1".into(),
+        online: true,
+        r#type: "card".into(),
+    };
+    let recorded = event.record_at(&store, "u1", now, now).await.unwrap();
+    assert_eq!(recorded, Recorded::Applied);
+    let read = UserTxn::read_at(&store, "u1", now).await.unwrap();
+    assert_eq!(read.txn_count_1h, 1);
+    assert_eq!(read.amount_avg_24h, Some(12.5));
+    assert_eq!(read.last_merchant_24h.as_deref(), Some("m1"));
+    assert_eq!(read.distinct_types_1h, 1);
 }

@@ -1,7 +1,9 @@
 //! The seed's latency table, measured: fstore's typed API side by side with a hand-written
 //! redis-rs client doing the same commands, in the same process, on the same server; then the
-//! dynamic API against the typed API, the two `float_list` encodings against each other, and a
-//! Valkey Cluster of three primaries against one server.
+//! dynamic API against the typed API, the two `float_list` encodings against each other,
+//! real-time aggregations (a read against a typed read, `record_batch` against
+//! `valkey-benchmark`, memory per entity), and a Valkey Cluster of three primaries against one
+//! server.
 //!
 //! ```text
 //! cargo bench --bench seed_table                 # Markdown on stdout, progress on stderr
@@ -16,13 +18,17 @@
 //! included below), so that the lookup and a throwaway server's start and kill exist once. By
 //! default the server runs under `taskset -c 0` and the bench pins itself to CPU 0 as well. On a
 //! `VALKEY_URL` server it writes the keys
-//! `fs:v1:{user_profile,user_risk_profile,user_activity}:bench_*`, which expire within an hour.
+//! `fs:v1:{user_profile,user_risk_profile,user_activity}:bench_*`, which expire within an hour,
+//! and the aggregation rows' `fs:v1:bench_txn:{bench_agg_*}*` and `bench_agg_raw:*`, which they
+//! delete when done.
 //! The cluster rows always start their own cluster (3 primaries, no replicas) and their own
 //! single server, pinned like the main one.
 //!
 //! `cargo test --all-targets` runs this bench's `main` too, without the `--bench` argument that
 //! `cargo bench` passes: it then makes a quick smoke run (own servers, unpinned, 20 iterations per
-//! row, no throughput or memory sections) so that the bench code is exercised in CI.
+//! row, no throughput or memory sections; the aggregation rows on 20 entities, their memory row
+//! after 1 h of events instead of 24 h, `valkey-benchmark -n 2000`) so that the bench code is
+//! exercised in CI.
 //!
 //! The hand-written side is what a competent engineer writes directly against redis-rs (`hand`).
 //! Both sides send the same commands, which is checked once per row, as are the decoded values
@@ -30,7 +36,8 @@
 //!
 //! Modules, in the order a run uses them: `settings`, `pinning`, `server`, `views`, `data`,
 //! `hand`, `honesty`, `measurement`, `table` (the latency table), `dynamic`, `encodings` (the
-//! `float_list` encodings, json against f32le), `cluster`,
+//! `float_list` encodings, json against f32le), `aggregations` (real-time aggregations: read
+//! against a typed read, `record_batch` against `valkey-benchmark`, memory per entity), `cluster`,
 //! `allocator` and `allocations` (allocations and memory), `throughput`, `report`.
 
 use std::time::{Duration, Instant};
@@ -46,6 +53,7 @@ macro_rules! note {
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+mod aggregations;
 mod allocations;
 mod allocator;
 mod cluster;
@@ -145,7 +153,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (version, rows, dynamic, encodings, allocs, memory) = rt.block_on(async {
+    let (version, rows, dynamic, encodings, aggregations, allocs, memory) = rt.block_on(async {
         let store = Store::connect(&url).await.expect("fstore cannot connect");
         let conn = redis::Client::open(url.as_str())
             .expect("url")
@@ -165,6 +173,9 @@ fn main() {
         let dynamic = dynamic::dynamic_rows(&settings, &store, &data).await;
         note!("the json list encoding against f32le");
         let encodings = encodings::encoding_rows(&settings, &store, &url).await;
+        note!("real-time aggregations");
+        let aggregations =
+            aggregations::aggregation_rows(&settings, &store, &conn, &data, &url, pinned).await;
         note!("allocations per call");
         let allocs = allocations::alloc_rows(&settings, &store, &conn, &data).await;
         let memory = if settings.memory_ids > 0 {
@@ -173,7 +184,15 @@ fn main() {
         } else {
             None
         };
-        (version, rows, dynamic, encodings, allocs, memory)
+        (
+            version,
+            rows,
+            dynamic,
+            encodings,
+            aggregations,
+            allocs,
+            memory,
+        )
     });
 
     note!(
@@ -225,6 +244,7 @@ fn main() {
         rows,
         dynamic,
         encodings,
+        aggregations,
         cluster,
         cluster_setup,
         allocs,

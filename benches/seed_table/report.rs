@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::aggregations::AggregationRows;
 use crate::allocations::{AllocRow, MemoryResult};
 use crate::encodings::EncodingRows;
 use crate::measurement::{RatioRow, RowResult};
@@ -19,6 +20,9 @@ pub struct Report {
     pub dynamic: Vec<RatioRow>,
     /// The `json` list encoding against `f32le`, and their stored sizes.
     pub encodings: EncodingRows,
+    /// Real-time aggregations: reads against a typed read, `record_batch` against the raw
+    /// commands, memory per entity.
+    pub aggregations: AggregationRows,
     /// A cluster against one server, and how both were set up.
     pub cluster: Vec<RatioRow>,
     pub cluster_setup: String,
@@ -156,6 +160,7 @@ pub fn markdown(r: &Report) -> String {
             size.len, size.json_bytes, size.f32le_bytes
         );
     }
+    aggregations_markdown(&mut s, &r.aggregations);
     let _ = writeln!(
         s,
         "\n### Valkey Cluster (3 primaries) vs one server, hash-tagged keys\n\n{}\n",
@@ -221,6 +226,139 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
+/// `1000` as `1,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The aggregation rows: reads (ratio table), `record_batch` against the raw baseline, memory.
+fn aggregations_markdown(s: &mut String, a: &AggregationRows) {
+    let _ = writeln!(
+        s,
+        "\n### Real-time aggregations (issue 13)\n\n{}\n",
+        a.setup
+    );
+    ratio_table(s, &a.reads, "aggregation", "typed");
+    let r = &a.record;
+    let _ = writeln!(
+        s,
+        "\n| row | fstore events/s | raw events/s | ratio | target | fstore batch p50 µs | fstore batch p99 µs |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    let (raw, ratio) = match (&r.raw, r.ratio()) {
+        (Ok(b), Some(x)) => (format!("{:.0}", b.events_per_s), format!("{x:.2}")),
+        _ => ("skipped".to_owned(), "—".to_owned()),
+    };
+    let _ = writeln!(
+        s,
+        "| record_batch_at, {} events | {:.0} | {raw} | {ratio} | ≥ {:.2} | {} | {} |",
+        thousands(r.events),
+        r.events_per_s,
+        r.target(),
+        f1(r.batch_p50_us),
+        f1(r.batch_p99_us)
+    );
+    let rounds = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let _ = writeln!(
+        s,
+        "\nevents/s: medians of {} alternating rounds (fstore, then the raw baseline); ratio = fstore / raw.\n\
+         - fstore: `record_batch_at(\"bench_txn\", 1,000 events, now)` on random entities of the read rows, \
+         the clock one second later each batch: one pipeline of {} EVALSHA of the aggregation script \
+         ({} round trip(s)); events/s per round = {} / the round's p50 batch time: {} ({} batches)",
+        r.rounds.len(),
+        thousands(r.events),
+        r.round_trips,
+        thousands(r.events),
+        rounds(&r.rounds),
+        r.iterations
+    );
+    match &r.raw {
+        Ok(b) => {
+            let _ = writeln!(
+                s,
+                "- raw: `{} COMMAND` once per command of an event, each command's requests/s the median of the rounds; \
+                 events/s per round = 1 / Σ (1 / requests/s): {}",
+                b.invocation,
+                rounds(&b.rounds)
+            );
+            for (cmd, rps) in &b.commands {
+                let _ = writeln!(s, "  - `{cmd}`: {rps:.0} requests/s");
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(s, "- raw baseline skipped: {why}");
+        }
+    }
+    let m = &a.memory;
+    let _ = writeln!(
+        s,
+        "\nmemory of one entity after {} events at 1/s ({:.1} h, simulated clock advancing with them, \
+         batches of 60): **{} bytes** = hash {} bytes ({} fields, {}) + {} HyperLogLogs {} bytes \
+         (`MEMORY USAGE key SAMPLES 0` of every key `SCAN MATCH fs:v1:bench_txn:{{id}}*` finds)",
+        m.events,
+        m.events as f64 / 3600.0,
+        m.total(),
+        m.hash_bytes,
+        m.hash_fields,
+        m.hash_encoding,
+        m.hll_keys,
+        m.hll_bytes
+    );
+}
+
+fn aggregations_json(a: &AggregationRows) -> serde_json::Value {
+    let r = &a.record;
+    let raw = match &r.raw {
+        Ok(b) => serde_json::json!({
+            "invocation": b.invocation,
+            "commands": b.commands.iter().map(|(c, rps)| serde_json::json!({
+                "command": c, "requests_per_s": rps,
+            })).collect::<Vec<_>>(),
+            "events_per_s_rounds": b.rounds,
+            "events_per_s": b.events_per_s,
+        }),
+        Err(why) => serde_json::json!({"skipped": why}),
+    };
+    let m = &a.memory;
+    serde_json::json!({
+        "setup": a.setup,
+        "read_rows": ratio_json(&a.reads, "aggregation", "typed"),
+        "record_batch": {
+            "events_per_batch": r.events,
+            "fstore_events_per_s": r.events_per_s,
+            "fstore_events_per_s_rounds": r.rounds,
+            "fstore_batch_p50_us": r.batch_p50_us,
+            "fstore_batch_p99_us": r.batch_p99_us,
+            "fstore_round_trips": r.round_trips,
+            "iterations": r.iterations,
+            "raw": raw,
+            "ratio": r.ratio(),
+            "target_min": r.target(),
+        },
+        "memory_per_entity": {
+            "events": m.events,
+            "bytes": m.total(),
+            "hash_bytes": m.hash_bytes,
+            "hash_fields": m.hash_fields,
+            "hash_encoding": m.hash_encoding,
+            "hll_keys": m.hll_keys,
+            "hll_bytes": m.hll_bytes,
+        },
+    })
+}
+
 pub fn json(r: &Report) -> String {
     let rows: Vec<_> = r
         .rows
@@ -276,6 +414,7 @@ pub fn json(r: &Report) -> String {
         "list_sizes": r.encodings.sizes.iter().map(|x| serde_json::json!({
             "len": x.len, "json_bytes": x.json_bytes, "f32le_bytes": x.f32le_bytes,
         })).collect::<Vec<_>>(),
+        "aggregations": aggregations_json(&r.aggregations),
         "cluster_setup": r.cluster_setup,
         "cluster_rows": ratio_json(&r.cluster, "cluster", "single"),
         "throughput": throughput,

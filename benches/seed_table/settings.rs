@@ -25,6 +25,14 @@ pub struct Settings {
     pub throughput_secs: f64,
     pub alloc_calls: usize,
     pub memory_ids: usize,
+    /// Entities of the aggregation rows, each pre-filled with `agg_events_per_entity` events
+    /// spread over 24 h.
+    pub agg_entities: usize,
+    pub agg_events_per_entity: usize,
+    /// Events recorded at 1/s for the aggregation memory row (86,400: 24 h).
+    pub agg_memory_events: usize,
+    /// `valkey-benchmark -n` per raw command of the aggregation `record_batch` row.
+    pub raw_bench_requests: usize,
     pub watchdog: Duration,
 }
 
@@ -62,6 +70,10 @@ impl Settings {
                 throughput_secs: 2.0,
                 alloc_calls: 1_000,
                 memory_ids: 100_000,
+                agg_entities: 1_000,
+                agg_events_per_entity: 300,
+                agg_memory_events: 86_400,
+                raw_bench_requests: 200_000,
                 watchdog: Duration::from_secs(30 * 60),
             }
         } else {
@@ -78,6 +90,10 @@ impl Settings {
                 throughput_secs: 0.0,
                 alloc_calls: 20,
                 memory_ids: 0,
+                agg_entities: 20,
+                agg_events_per_entity: 300,
+                agg_memory_events: 3_600,
+                raw_bench_requests: 2_000,
                 watchdog: Duration::from_secs(120),
             }
         }

@@ -1,5 +1,6 @@
-//! The views of `features.toml` every row uses, two hand-written ones (a 2-feature projection
-//! and the fraud model's vector), and one list in each encoding for the encodings rows.
+//! The views of `features.toml` every row uses, three hand-written ones (a 2-feature and a
+//! 5-feature projection, and the fraud model's vector), and one list in each encoding for the
+//! encodings rows.
 
 mod features {
     fstore::registry!("features.toml");
@@ -13,6 +14,18 @@ pub use features::{UserActivity, UserProfile, UserRiskProfile};
 pub struct Two {
     pub age: i64,
     pub lifetime_value: f64,
+}
+
+/// Five features of `user_profile`: `HMGET key age lifetime_value segment is_premium
+/// days_since_signup _updated_at`; the typed read the aggregation rows compare with.
+#[derive(fstore::FeatureView, Debug, Clone, PartialEq)]
+#[feature_view(registry = "features.toml", name = "user_profile")]
+pub struct Five {
+    pub age: i64,
+    pub lifetime_value: f64,
+    pub segment: String,
+    pub is_premium: bool,
+    pub days_since_signup: i64,
 }
 
 /// A fraud model's input over the three user views: one `HMGET` per view, one pipeline.

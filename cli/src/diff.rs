@@ -10,7 +10,10 @@
 
 use std::fmt;
 
-use fstore_registry::{DefaultValue, Encode, Feature, ListEncoding, Location, Registry, View};
+use fstore_registry::{
+    duration_text, AggFeature, Aggregation, DefaultValue, Encode, Feature, ListEncoding, Location,
+    Registry, View,
+};
 
 use Effect::{Breaking, Safe};
 
@@ -127,6 +130,33 @@ pub fn diff(old: &Registry, new: &Registry) -> Vec<Change> {
             Some(before) => d.view(before, view),
         }
     }
+    for agg in &old.aggregations {
+        if new.aggregation(&agg.name).is_none() {
+            d.push(
+                At::aggregation(&old.file, agg, None),
+                format!("aggregation `{}` was removed", agg.name),
+                Breaking(format!(
+                    "readers and writers built from the old registry still use it; stop every \
+                     reader and writer of `{}` before removing it, or bump `version` in [store]",
+                    agg.name
+                )),
+            );
+        }
+    }
+    for agg in &new.aggregations {
+        match old.aggregation(&agg.name) {
+            None => d.push(
+                At::aggregation(&new.file, agg, None),
+                format!("aggregation `{}` was added", agg.name),
+                Safe(format!(
+                    "nothing stored under the old registry uses its keys; its windows fill from \
+                     its first event (the longest after {})",
+                    duration_text(agg.longest_window_ms() / 1000)
+                )),
+            ),
+            Some(before) => d.aggregation(before, agg),
+        }
+    }
     let bump = (new.version > old.version).then_some((old.version, new.version));
     d.drafts
         .into_iter()
@@ -225,6 +255,16 @@ impl<'r> At<'r> {
         }
     }
 
+    /// At `feature` of aggregation `agg` in `file`, or at the aggregation itself.
+    fn aggregation(file: &'r str, agg: &'r Aggregation, feature: Option<&'r AggFeature>) -> At<'r> {
+        At {
+            file,
+            location: feature.map_or(agg.location, |f| f.location),
+            view: Some(&agg.name),
+            feature: feature.map(|f| f.name.as_str()),
+        }
+    }
+
     /// At `feature` of `view` in `file`, or at `view` itself.
     fn item(file: &'r str, view: &'r View, feature: Option<&'r Feature>) -> At<'r> {
         At {
@@ -303,6 +343,142 @@ impl<'r> Diff<'r> {
         }
     }
 
+    /// The changes of one aggregation: its entity and event fields concern writers, its
+    /// features readers, and a window read at another resolution or longer than before finds
+    /// buckets that were never kept.
+    fn aggregation(&mut self, old: &'r Aggregation, new: &'r Aggregation) {
+        let name = &new.name;
+        let file = &self.new.file;
+        if old.entity != new.entity {
+            self.push(
+                At::aggregation(file, new, None),
+                format!(
+                    "aggregation `{name}` changed entity `{}` -> `{}`",
+                    old.entity, new.entity
+                ),
+                Breaking(format!(
+                    "its buckets are keyed by `{}` ids, which readers would now take for `{}` \
+                     ids; add a new aggregation instead, or bump `version` in [store]",
+                    old.entity, new.entity
+                )),
+            );
+        }
+        for field in &old.event {
+            match new.event_field(&field.name) {
+                None => self.push(
+                    At::aggregation(file, new, None),
+                    format!(
+                        "event field `{}` of aggregation `{name}` was removed",
+                        field.name
+                    ),
+                    Breaking(
+                        "writers built from the old registry still send it, and their events \
+                         are refused; stop them first"
+                            .into(),
+                    ),
+                ),
+                Some(now) if now.ty != field.ty => self.push(
+                    At::aggregation(file, new, None),
+                    format!(
+                        "event field `{}` of aggregation `{name}` changed type {} -> {}",
+                        field.name,
+                        field.ty.name(),
+                        now.ty.name()
+                    ),
+                    Breaking(
+                        "writers built from the old registry send the old type, and the buckets \
+                         already kept hold it; add a new field instead"
+                            .into(),
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        for field in &new.event {
+            if old.event_field(&field.name).is_none() {
+                self.push(
+                    At::aggregation(file, new, None),
+                    format!(
+                        "event field `{}` of aggregation `{name}` was added",
+                        field.name
+                    ),
+                    Breaking(
+                        "every event field is required: writers built from the old registry do \
+                         not send it, and their events are refused; update every writer first"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        for f in &old.features {
+            if new.feature(&f.name).is_none() {
+                self.push(
+                    At::aggregation(&self.old.file, old, Some(f)),
+                    format!("feature `{}` of aggregation `{name}` was removed", f.name),
+                    Breaking(
+                        "readers built from the old registry still read it; stop them first".into(),
+                    ),
+                );
+            }
+        }
+        for f in &new.features {
+            let at = At::aggregation(file, new, Some(f));
+            let Some(before) = old.feature(&f.name) else {
+                self.push(
+                    at,
+                    format!("feature `{}` of aggregation `{name}` was added", f.name),
+                    Safe(format!(
+                        "it is computed from the buckets kept for it, complete once {} of events \
+                         were recorded with the new registry",
+                        f.window_text
+                    )),
+                );
+                continue;
+            };
+            if before.function != f.function || before.of != f.of {
+                self.push(
+                    at,
+                    format!(
+                        "feature `{}` of aggregation `{name}` changed from `{}` to `{}`",
+                        f.name,
+                        describe(before),
+                        describe(f)
+                    ),
+                    Breaking(
+                        "readers built from the old registry expect the old value and type; add \
+                         a new feature instead"
+                            .into(),
+                    ),
+                );
+            } else if before.resolution_ms != f.resolution_ms || f.window_ms > before.window_ms {
+                self.push(
+                    at,
+                    format!(
+                        "feature `{}` of aggregation `{name}` window changed from {} to {}",
+                        f.name, before.window_text, f.window_text
+                    ),
+                    Breaking(format!(
+                        "the buckets it now reads were not all kept: it undercounts until {} of \
+                         events were recorded with the new registry; add a new feature instead",
+                        f.window_text
+                    )),
+                );
+            } else if f.window_ms < before.window_ms {
+                self.push(
+                    at,
+                    format!(
+                        "feature `{}` of aggregation `{name}` window shortened from {} to {}",
+                        f.name, before.window_text, f.window_text
+                    ),
+                    Safe(
+                        "the buckets it reads are kept; its values change meaning for readers"
+                            .into(),
+                    ),
+                );
+            }
+        }
+    }
+
     fn view(&mut self, old: &'r View, new: &'r View) {
         let name = &new.name;
         let at = At::item(&self.new.file, new, None);
@@ -349,13 +525,16 @@ impl<'r> Diff<'r> {
         let max_age = match (old.max_age_seconds, new.max_age_seconds) {
             (Some(from), Some(to)) if from != to => Some(format!(
                 "view `{name}` `max_age` changed from {} to {}",
-                duration(from),
-                duration(to)
+                duration_text(from),
+                duration_text(to)
             )),
-            (None, Some(to)) => Some(format!("view `{name}` `max_age` {} added", duration(to))),
+            (None, Some(to)) => Some(format!(
+                "view `{name}` `max_age` {} added",
+                duration_text(to)
+            )),
             (Some(from), None) => Some(format!(
                 "view `{name}` `max_age` {} removed",
-                duration(from)
+                duration_text(from)
             )),
             _ => None,
         };
@@ -647,13 +826,11 @@ fn key_space(namespace: &str, version: u32) -> String {
     format!("{namespace}:v{version}:")
 }
 
-/// Seconds in the largest unit that divides them: `1d`, `10m`, `90s`.
-fn duration(seconds: u64) -> String {
-    match seconds {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
+/// `avg(amount) over 24h`.
+fn describe(f: &AggFeature) -> String {
+    match &f.of {
+        Some(of) => format!("{}({of}) over {}", f.function.name(), f.window_text),
+        None => format!("{} over {}", f.function.name(), f.window_text),
     }
 }
 
@@ -661,7 +838,7 @@ fn duration(seconds: u64) -> String {
 mod tests {
     use fstore_registry::Registry;
 
-    use super::{diff, duration, ChangeKind};
+    use super::{diff, ChangeKind};
 
     fn registry(features: &str) -> Registry {
         let source = format!(
@@ -676,14 +853,6 @@ mod tests {
             .into_iter()
             .map(|c| (c.kind, c.message))
             .collect()
-    }
-
-    #[test]
-    fn durations_use_the_largest_unit_that_divides_them() {
-        assert_eq!(duration(86_400 * 2), "2d");
-        assert_eq!(duration(7_200), "2h");
-        assert_eq!(duration(600), "10m");
-        assert_eq!(duration(90), "90s");
     }
 
     #[test]

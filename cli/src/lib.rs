@@ -9,11 +9,16 @@
 //! fstore check features.toml --against old.toml   # the same comparison, after the check
 //! fstore get user_profile user_123   # one entity's values, statuses, age and TTL on the server
 //! fstore stats user_profile          # TTLs, coverage, drift, malformed values of a sample of keys
+//! fstore serve features.toml --listen 127.0.0.1:6566   # Feast's HTTP API, /health, /metrics
+//! fstore load user_profile users.csv --id-column user_id   # bulk load, every row checked
 //! ```
 //!
 //! `check` and `diff` take `--format json` for CI tools: see [`summary_json`], [`errors_json`]
 //! and [`diff_json`]. `get` ([`get::get`]) and `stats` ([`stats::stats`]) read the server named
-//! by `--url` or `VALKEY_URL` ([`server::server_url`]), and take `--json`.
+//! by `--url` or `VALKEY_URL` ([`server::server_url`]), and take `--json`. `serve` ([`serve`])
+//! answers Feast's `POST /get-online-features` over HTTP until SIGTERM. `load` ([`load::load`])
+//! writes a CSV, JSON Lines or Parquet file into one view, rejecting the rows that fail the
+//! registry's checks.
 //!
 //! ```
 //! let registry = fstore_registry::Registry::parse(
@@ -33,6 +38,8 @@
 
 mod diff;
 pub mod get;
+pub mod load;
+pub mod serve;
 pub mod server;
 pub mod stats;
 
@@ -118,12 +125,24 @@ pub fn load(path: &Path) -> Result<Registry, LoadError> {
 }
 
 /// The line `fstore check` prints for a valid registry:
-/// `features.toml: ok (4 views, 20 features, fingerprint 0123456789abcdef)`.
+/// `features.toml: ok (4 views, 20 features, fingerprint 0123456789abcdef)`, with
+/// `, 1 aggregation of 5 features` after the features when it declares aggregations.
 pub fn summary(registry: &Registry, source_name: &str) -> String {
     let views = registry.views.len();
     let features: usize = registry.views.iter().map(|v| v.features.len()).sum();
+    let aggregations = match registry.aggregations.len() {
+        0 => String::new(),
+        n => format!(
+            ", {} of {}",
+            plural(n, "aggregation"),
+            plural(
+                registry.aggregations.iter().map(|a| a.features.len()).sum(),
+                "feature"
+            )
+        ),
+    };
     format!(
-        "{source_name}: ok ({}, {}, fingerprint {})",
+        "{source_name}: ok ({}, {}{aggregations}, fingerprint {})",
         plural(views, "view"),
         plural(features, "feature"),
         registry.fingerprint()
@@ -131,13 +150,14 @@ pub fn summary(registry: &Registry, source_name: &str) -> String {
 }
 
 /// What `fstore check --format json` prints for a valid registry:
-/// `{"ok":true,"file":"features.toml","views":4,"features":20,"fingerprint":"0123456789abcdef"}`.
+/// `{"ok":true,"file":"features.toml","views":4,"features":20,"aggregations":1,"fingerprint":"0123456789abcdef"}`.
 pub fn summary_json(registry: &Registry, source_name: &str) -> String {
     serde_json::json!({
         "ok": true,
         "file": source_name,
         "views": registry.views.len(),
         "features": registry.views.iter().map(|v| v.features.len()).sum::<usize>(),
+        "aggregations": registry.aggregations.len(),
         "fingerprint": registry.fingerprint(),
     })
     .to_string()

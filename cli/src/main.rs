@@ -1,7 +1,7 @@
 //! `fstore`: checks a `features.toml` registry, compares two versions of it, prints the Rust
 //! structs generated from it, or prints its fingerprint; reads one entity (`get`) or inspects a
-//! view's stored rows (`stats`) on a server. See the `fstore_cli` library for what each command
-//! prints.
+//! view's stored rows (`stats`) on a server, serves features over HTTP (`serve`), or bulk-loads a
+//! file into a view (`load`). See the `fstore_cli` library for what each command prints.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,6 +139,108 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Serve features over HTTP, as Feast's feature server does, until SIGTERM or Ctrl-C.
+    ///
+    /// `POST /get-online-features` takes Feast's request, `{"features": ["view:feature", …],
+    /// "entities": {"user_id": [ids]}, "full_feature_names": false}`, for one entity (named as
+    /// in the registry, `user`, or as a Feast join key, `user_id`), with string or integer ids.
+    /// It answers Feast's response, `{"metadata": {"feature_names": ["user_id", …]}, "results":
+    /// [{"values", "statuses", "event_timestamps"}, …]}`: one result per column (the ids first,
+    /// then each feature in the order asked for), one value per id, with its status (`PRESENT`,
+    /// `NULL_VALUE`, `NOT_FOUND`, `OUTSIDE_MAX_AGE`) and the time its row was last written.
+    /// Reads go through the dynamic API, so registry defaults and `max_age` apply.
+    ///
+    /// A request that cannot be answered gets 400 `{"error": "…"}` (an unknown view or feature
+    /// comes with a did-you-mean), a body over the limit 413, a stored value that does not
+    /// decode 500; 503 when the server cannot answer. `GET /health` is 200 when
+    /// the server answers `PING`, else 503. `GET /metrics` is the Prometheus text format: the
+    /// requests (`fstore_http_requests_total`, `fstore_http_request_duration_seconds`) and the
+    /// store's calls (`fstore_call_duration_seconds`, …).
+    ///
+    /// Prints `fstore serve: listening on http://ADDR` to stderr. On SIGTERM or Ctrl-C, stops
+    /// accepting, finishes the requests in flight (closing the connections still open after
+    /// `--shutdown-timeout`), closes the store and exits 0. Exits 2 for an
+    /// invalid registry, a missing URL, an unreachable server or an address it cannot listen on.
+    Serve {
+        /// The registry the data was written with.
+        #[arg(default_value = "features.toml")]
+        path: PathBuf,
+        /// The address to listen on, `host:port` (port 0 picks a free one; the line printed at
+        /// start says which).
+        #[arg(long, value_name = "ADDR", default_value = fstore_cli::serve::DEFAULT_LISTEN)]
+        listen: String,
+        /// The most entity ids one request may ask for; a request with more gets 400.
+        #[arg(long, value_name = "N", default_value_t = fstore_cli::serve::DEFAULT_MAX_ENTITIES)]
+        max_entities: usize,
+        /// How long to wait after SIGTERM for the requests in flight and the clients still
+        /// connected before closing their connections, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = fstore_cli::serve::DEFAULT_SHUTDOWN_TIMEOUT.as_secs())]
+        shutdown_timeout: u64,
+        /// The server's URL, `redis://[user:password@]host[:port][/db]`, or a comma-separated
+        /// list of cluster nodes; default: the VALKEY_URL environment variable (with the
+        /// FSTORE_* settings of `Store::from_env`).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Bulk-load a CSV, JSON Lines or Parquet file into one view, checking every row first.
+    ///
+    /// The format is the file's extension (`.csv`, `.jsonl` or `.ndjson`, `.parquet`) or
+    /// `--format`. Columns are the view's features plus the id column (`--id-column`); any
+    /// other column is an error before anything is written (with a did-you-mean). Each row's
+    /// cells are read as their registry type (CSV text as the stored text format: `28`,
+    /// `1250.5`, `true`, a `float_list` as `[0.1,0.2]`; JSON and Parquet values of the matching
+    /// type), then checked as the runtime checks a write: range, `len`, `vocab`, the entity id.
+    /// An empty CSV cell, a JSON `null` or missing key and a Parquet null are absent: that
+    /// feature is not written. A row that fails is rejected and the others are written, in
+    /// pipelined batches of `--batch-size` entities, each entity one atomic write with the
+    /// view's TTL; an entity the server refuses is rejected too. Progress goes to stderr (a bar
+    /// on a terminal, else a line every 2 seconds); the summary to stdout: rows read, written
+    /// and rejected, and the first 10 rejected rows as `file:line: reason` (Parquet: `file: row
+    /// N`). Exits 0, 1 when rows were rejected (unless `--allow-rejects`), 2 for an unknown
+    /// view or column, an invalid registry, a malformed or unreadable file (naming its line; the
+    /// load stops there: the valid rows before it are written, none after, and loading again is
+    /// safe), a missing URL or an unreachable server.
+    Load(LoadArgs),
+}
+
+/// What `load` reads and where it writes.
+#[derive(Args)]
+struct LoadArgs {
+    /// The view to write.
+    view: String,
+    /// The file to load.
+    file: PathBuf,
+    /// The column (JSON key) that holds the entity id.
+    #[arg(long, value_name = "COL")]
+    id_column: String,
+    /// The file's format, when its extension does not say.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<fstore_cli::load::FileFormat>,
+    /// Entities per batch: one pipelined write of atomic per-entity writes.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = fstore_cli::load::DEFAULT_BATCH_SIZE,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    batch_size: usize,
+    /// Check every row and write nothing (no server needed).
+    #[arg(long)]
+    dry_run: bool,
+    /// Exit 0 even when rows were rejected (the valid rows are written either way).
+    #[arg(long)]
+    allow_rejects: bool,
+    /// Write strings outside their feature's `vocab` instead of rejecting their row.
+    #[arg(long)]
+    allow_out_of_vocab: bool,
+    /// The server's URL, `redis://[user:password@]host[:port][/db]`, or a comma-separated list
+    /// of cluster nodes; default: the VALKEY_URL environment variable. Not needed with
+    /// `--dry-run`.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// The registry that declares the view.
+    #[arg(long, value_name = "PATH", default_value = "features.toml")]
+    registry: PathBuf,
 }
 
 /// The server and registry `get` and `stats` read.
@@ -229,6 +331,60 @@ fn main() -> ExitCode {
             }
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Load(args) => load_file(args),
+        Command::Serve {
+            path,
+            listen,
+            max_entities,
+            shutdown_timeout,
+            url,
+        } => serve(
+            &path,
+            &listen,
+            max_entities,
+            std::time::Duration::from_secs(shutdown_timeout),
+            url,
+        ),
+    }
+}
+
+/// `fstore serve`: on a multi-threaded runtime, until SIGTERM or Ctrl-C; prints an error to
+/// stderr and exits 2 when it cannot start or the server fails.
+fn serve(
+    path: &Path,
+    listen: &str,
+    max_entities: usize,
+    shutdown_timeout: std::time::Duration,
+    url: Option<String>,
+) -> ExitCode {
+    use fstore_cli::serve;
+    let run = async {
+        let registry = fstore_cli::load(path).map_err(OpsError::Registry)?;
+        let store = serve::store_builder(url)?.build().await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| OpsError::Server(format!("cannot listen on {listen}: {e}")))?;
+        let options = serve::Options::default()
+            .max_entities(max_entities)
+            .shutdown_timeout(shutdown_timeout)
+            .metrics(serve::install_metrics()?);
+        serve::serve(store, registry, listener, options).await
+    };
+    let result = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run),
+        Err(e) => Err(OpsError::Server(format!(
+            "cannot start the async runtime: {e}"
+        ))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -313,4 +469,92 @@ fn fail(errors: &[LoadError], format: Format, status: ExitCode) -> ExitCode {
         Format::Json => println!("{}", fstore_cli::errors_json(errors)),
     }
     status
+}
+
+/// `fstore load`: prints the summary to stdout and what went wrong to stderr. Exits 0, 1 when
+/// rows were rejected (unless `--allow-rejects`), 2 when it cannot run or stops.
+fn load_file(args: LoadArgs) -> ExitCode {
+    let registry = match fstore_cli::load(&args.registry) {
+        Ok(registry) => registry,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = fstore_cli::load::Options::new(args.view, args.id_column);
+    options.format = args.format;
+    options.batch_size = args.batch_size;
+    options.dry_run = args.dry_run;
+    options.allow_out_of_vocab = args.allow_out_of_vocab;
+    let run = async {
+        let store = if args.dry_run {
+            fstore_runtime::Store::embedded()
+        } else {
+            load_store(args.url).await?
+        };
+        let store = store.with_registry(registry);
+        Ok::<_, String>(fstore_cli::load::load(&store, &args.file, &options).await)
+    };
+    let result = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run),
+        Err(e) => Err(format!("error: cannot start the async runtime: {e}")),
+    };
+    match result {
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+        Ok(Err(failure)) => {
+            if failure.summary.read > 0 {
+                print!("{}", failure.summary.text());
+            }
+            eprintln!("{}", failure.error);
+            ExitCode::from(2)
+        }
+        Ok(Ok(summary)) => {
+            print!("{}", summary.text());
+            if summary.rejected == 0 || args.allow_rejects {
+                return ExitCode::SUCCESS;
+            }
+            let rows = if summary.rejected == 1 { "row" } else { "rows" };
+            eprintln!(
+                "error: {} {rows} of {} rejected (listed above); the valid rows were {}; fix the \
+                 file and load it again, or pass --allow-rejects to accept a partial load",
+                summary.rejected,
+                summary.file,
+                if summary.dry_run {
+                    "checked"
+                } else {
+                    "written"
+                },
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The store `load` writes to: `--url` or VALKEY_URL, one server or a comma-separated list of
+/// cluster nodes.
+async fn load_store(url: Option<String>) -> Result<fstore_runtime::Store, String> {
+    let url = url
+        .or_else(|| std::env::var(server::URL_VAR).ok())
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "error: no server to write to: pass `--url redis://host:port` or set {} \
+                 (`--dry-run` needs none)",
+                server::URL_VAR
+            )
+        })?;
+    let builder = if url.contains(',') {
+        let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+        fstore_runtime::Store::cluster_builder(&nodes)
+    } else {
+        fstore_runtime::Store::builder(&url)
+    };
+    builder.build().await.map_err(|e| format!("error: {e}"))
 }

@@ -662,6 +662,7 @@ fn check_prints_json_without_against() {
             "file": good,
             "views": 2,
             "features": 6,
+            "aggregations": 0,
             "fingerprint": fingerprint,
         })
     );
@@ -684,4 +685,66 @@ fn check_prints_json_without_against() {
         .as_str()
         .unwrap()
         .starts_with("view `v` names unknown entity `usr`"));
+}
+
+/// `BASE` with an aggregation appended.
+const AGG: &str = r#"
+[aggregations.txn]
+entity = "user"
+granularity = ["1m", "1h"]
+
+[aggregations.txn.event]
+amount = "float"
+merchant = "string"
+
+[aggregations.txn.features]
+n_1h = { fn = "count", window = "1h" }
+amount_avg_24h = { fn = "avg", of = "amount", window = "24h" }
+"#;
+
+#[test]
+fn aggregation_changes_are_classified() {
+    let old = format!("{BASE}{AGG}");
+    // Readers of `amount_avg_24h` expect an average; a new window reads buckets never kept.
+    let new = old
+        .replace(
+            r#"amount_avg_24h = { fn = "avg""#,
+            r#"amount_avg_24h = { fn = "max""#,
+        )
+        .replace(
+            r#"n_1h = { fn = "count", window = "1h" }"#,
+            r#"n_1h = { fn = "count", window = "2h" }"#,
+        );
+    let run = diff_between(&old, &new, &[]);
+    let out = stdout(&run.out);
+    assert_eq!(run.out.status.code(), Some(1), "{out}{}", stderr(&run.out));
+    assert!(
+        out.contains("breaking: feature `amount_avg_24h` of aggregation `txn` changed from `avg(amount) over 24h` to `max(amount) over 24h`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("breaking: feature `n_1h` of aggregation `txn` window changed from 1h to 2h"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{}:", run.new)), "{out}");
+    assert!(out.contains("2 changes: 2 breaking, 0 safe"), "{out}");
+
+    // Adding an aggregation, or a feature to one, is safe; removing an event field is not.
+    let run = diff_between(BASE, &old, &[]);
+    assert_eq!(run.out.status.code(), Some(0), "{}", stdout(&run.out));
+    assert!(
+        stdout(&run.out).contains("safe: aggregation `txn` was added"),
+        "{}",
+        stdout(&run.out)
+    );
+    let fewer = old.replace("merchant = \"string\"\n", "");
+    let run = diff_between(&old, &fewer, &[]);
+    assert_eq!(run.out.status.code(), Some(1));
+    assert!(
+        stdout(&run.out)
+            .contains("breaking: event field `merchant` of aggregation `txn` was removed"),
+        "{}",
+        stdout(&run.out)
+    );
+    let _ = &run.old;
 }

@@ -2,118 +2,17 @@
 //! runtime, plus a malformed value, an undeclared field and a key without TTL written raw.
 
 mod common;
+#[path = "common/valkey.rs"]
+mod valkey;
 
-use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use common::{command, stderr, stdout};
 use fstore_runtime::registry::Registry;
 use fstore_runtime::{Store, Value};
+use valkey::TestServer;
 
 const ROOT_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
-
-/// A `valkey-server` (or `redis-server`) on a free port of 127.0.0.1, in a temp dir, with no
-/// persistence; killed on drop.
-struct TestServer {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl TestServer {
-    fn start() -> TestServer {
-        let binary = server_binary();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("fstore-cli-ops-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(&binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--logfile")
-            .arg(dir.join("server.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        let mut server = TestServer { child, port, dir };
-        server.wait_ready();
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Waits until the server answers PING, or panics with its log.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the server exited ({status}):\n{}", self.log());
-            }
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let mut reply = [0u8; 7];
-                if stream.write_all(b"PING\r\n").is_ok()
-                    && std::io::Read::read_exact(&mut stream, &mut reply).is_ok()
-                    && &reply == b"+PONG\r\n"
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the server did not answer PING within 10s:\n{}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `FSTORE_TEST_SERVER`, else `valkey-server` or `redis-server` on `PATH`; a loud failure
-/// saying how to install one when there is none.
-fn server_binary() -> String {
-    if let Some(binary) = std::env::var_os("FSTORE_TEST_SERVER").filter(|b| !b.is_empty()) {
-        return binary.to_string_lossy().into_owned();
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    ["valkey-server", "redis-server"]
-        .iter()
-        .find_map(|name| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|candidate| Path::is_file(candidate))
-        })
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| {
-            panic!(
-                "\n\nNO VALKEY/REDIS SERVER FOR THE `fstore get`/`fstore stats` TESTS: neither \
-                 `valkey-server` nor `redis-server` is on PATH.\nInstall one \
-                 (`apt-get install valkey-server`, or `scripts/test`, which installs it), or \
-                 point the tests at a binary: FSTORE_TEST_SERVER=/path/to/valkey-server.\n\
-                 These tests are never skipped for lack of a server.\n"
-            )
-        })
-}
 
 /// A server holding, in view `user_profile` (prefix `fs:v1:user_profile:`):
 /// - `u1`: every feature but `is_premium` (which has a default), written by the runtime;

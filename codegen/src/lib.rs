@@ -1,6 +1,6 @@
 //! The code generator of [fstore](https://docs.rs/fstore): [`generate`] turns a `features.toml`
-//! registry into one `#[derive(FeatureView)]` struct per view, with the registry's descriptions
-//! as docs. It is shared by `fstore codegen` (which prints its output formatted with
+//! registry into one `#[derive(FeatureView)]` struct per view and two structs per real-time
+//! aggregation (its event and its windowed features), with the registry's descriptions as docs. It is shared by `fstore codegen` (which prints its output formatted with
 //! prettyplease) and `fstore::registry!`: one generator, two front doors. Its output is ordinary
 //! Rust that a reader can check against `features.toml` line by line:
 //!
@@ -23,7 +23,10 @@
 //! assert!(code.contains("# [fstore (default = 0)] pub txn_count : i64"));
 //! ```
 
+mod aggregation;
 mod construct;
+
+pub use aggregation::aggregation_spec;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -45,7 +48,9 @@ pub struct Options {
 }
 
 /// The Rust items of `registry`: a `REGISTRY_FINGERPRINT` constant, then for each view, in file
-/// order, a public struct, its builder and, where every feature has a default, `Default`.
+/// order, a public struct, its builder and, where every feature has a default, `Default`; then
+/// for each aggregation, in file order, its event struct and its features struct (see
+/// [Aggregations](#aggregations)).
 ///
 /// Each struct is named after its view in PascalCase (`user_profile` → `UserProfile`), derives
 /// `::fstore::FeatureView`, `Debug`, `Clone` and `PartialEq`, and carries
@@ -75,8 +80,30 @@ pub struct Options {
 /// or `None`. A view whose features all have a default or are optional also implements
 /// `Default` with those values.
 ///
+/// # Aggregations
+///
+/// An aggregation `user_txn` becomes two structs, each deriving `Debug`, `Clone` and `PartialEq`
+/// (plus [`Options::derives`]), with docs from the registry's descriptions:
+///
+/// - `UserTxnEvent`, one public field per event field in file order (`int`, `float`, `string`,
+///   `bool` → `i64`, `f64`, `String`, `bool`), implementing `fstore::AggregationEvent`, with
+///   `record(self, &store, id, ts_ms)`, `record_at(…, now_ms)` and
+///   `UserTxnEvent::record_batch(&store, [(id, ts_ms, event), …])`;
+/// - `UserTxn`, one public field per feature in file order, of the type
+///   [`AggFunction::result_rust_type`](fstore_registry::AggFunction::result_rust_type) gives
+///   (`count` `i64`, `sum` `i64` or `f64`, `avg` `Option<f64>`, `min`/`max`/`last` an `Option`
+///   of the field's type, `distinct` `u64`), implementing `fstore::AggregationFeatures`, with
+///   `UserTxn::read(&store, id)`, `read_at(&store, id, now_ms)` and `read_batch(&store, ids)`.
+///
+/// Both share one `fstore::aggregate::Spec`, built once (a `OnceLock`) from the declaration
+/// written out as literals: name, key prefix (`Registry::key_prefix`), finest granularity, event
+/// fields, and each feature's function, field, window and resolution; it panics, naming the
+/// aggregation, only if those literals are inconsistent, which no registry that passed
+/// [`Registry::parse`] produces.
+///
 /// # Panics
-/// If a view or feature name is not an identifier, which [`Registry::parse`] rules out.
+/// If a view, aggregation or field name is not an identifier, which [`Registry::parse`] rules
+/// out.
 pub fn generate(registry: &Registry) -> TokenStream {
     generate_with(registry, &Options::default())
 }
@@ -98,21 +125,30 @@ pub fn generate_with(registry: &Registry, options: &Options) -> TokenStream {
         full: registry
             .views
             .iter()
-            .any(|v| PRELUDE_TYPES.contains(&pascal_case(&v.name).as_str())),
+            .map(|v| &v.name)
+            .chain(registry.aggregations.iter().map(|a| &a.name))
+            .any(|name| PRELUDE_TYPES.contains(&pascal_case(name).as_str())),
     };
     let views = registry
         .views
         .iter()
         .map(|view| view_struct(registry, view, paths, options));
+    let aggregations = registry
+        .aggregations
+        .iter()
+        .map(|aggregation| aggregation::items(registry, aggregation, paths, options));
     quote! {
         #fingerprint_docs
         pub const REGISTRY_FINGERPRINT: &str = #fingerprint;
 
         #(#views)*
+
+        #(#aggregations)*
     }
 }
 
-/// The prelude types that generated fields use, which a view's struct could shadow.
+/// The prelude types that generated fields use, which a view's or an aggregation's struct could
+/// shadow.
 const PRELUDE_TYPES: [&str; 3] = ["String", "Option", "Vec"];
 
 /// How field types name the prelude types: as a person writes them, or as full paths that a

@@ -1,5 +1,6 @@
 //! `fstore::registry!("features.toml", derive(...), crate = ...)`: one struct per view of the
-//! registry, from the one code generator (`fstore-codegen`).
+//! registry and two per aggregation (its event and its features), from the one code generator
+//! (`fstore-codegen`).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -11,7 +12,8 @@ use crate::attr;
 use crate::ctxt::Ctxt;
 use crate::registry;
 
-/// The derives every generated struct has already; given again, they are left out.
+/// The derives every generated struct has already (the aggregation structs all but
+/// `FeatureView`); given again, they are left out.
 const BUILT_IN: [&str; 4] = ["FeatureView", "Debug", "Clone", "PartialEq"];
 
 /// What `registry!` was given.

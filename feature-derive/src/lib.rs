@@ -26,8 +26,8 @@
 //!   into the generated code as given and resolves where the struct is defined. A string or a
 //!   bare path are both accepted.
 //! - `fstore::registry!("features.toml", derive(Clone, serde::Serialize, serde::Deserialize))`:
-//!   derives added to every generated struct, after the built-in `FeatureView, Debug, Clone,
-//!   PartialEq` (which are left out if given again, as are repeats). `Default` is refused: the
+//!   derives added to every generated struct (views and aggregations), after the built-in
+//!   `FeatureView, Debug, Clone, PartialEq` (which are left out if given again, as are repeats). `Default` is refused: the
 //!   generator implements it itself, with the registry's defaults.
 //! - Every struct `registry!` generates has a builder, `UserProfile::builder()`, with one setter
 //!   per feature (strings take `impl Into<String>`, an optional feature's setter takes the value
@@ -82,8 +82,8 @@ pub fn derive_feature_vector(input: TokenStream) -> TokenStream {
     expand::derive(&input, Derive::Vector).into()
 }
 
-/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry. See the
-/// `fstore` crate's documentation.
+/// Expands to one `#[derive(FeatureView)]` struct per view of a `features.toml` registry, and an
+/// event struct and a features struct per aggregation. See the `fstore` crate's documentation.
 #[proc_macro]
 pub fn registry(input: TokenStream) -> TokenStream {
     expand_registry::registry_macro(input.into()).into()

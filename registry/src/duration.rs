@@ -61,9 +61,36 @@ pub fn seconds_in_range(seconds: u64) -> Result<u64, String> {
     }
 }
 
+/// `seconds` in the largest unit that divides it evenly, as a registry would write it: `"3h"`,
+/// `"90s"`, `"2d"`. For messages that name a duration.
+///
+/// ```
+/// assert_eq!(fstore_registry::duration_text(5_400), "90m");
+/// ```
+pub fn duration_text(seconds: u64) -> String {
+    match seconds {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_seconds;
+    use super::{duration_text, parse_seconds};
+
+    #[test]
+    fn text_uses_the_largest_unit() {
+        assert_eq!(duration_text(3 * 3_600), "3h");
+        assert_eq!(duration_text(90), "90s");
+        assert_eq!(duration_text(120), "2m");
+        assert_eq!(duration_text(2 * 86_400), "2d");
+        assert_eq!(duration_text(36 * 3_600), "36h");
+        for s in [1, 59, 60, 61, 3_600, 5_400, 86_400, 604_800] {
+            assert_eq!(parse_seconds(&duration_text(s)), Ok(s));
+        }
+    }
 
     #[test]
     fn accepts_units_and_plain_seconds() {

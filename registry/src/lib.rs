@@ -25,6 +25,19 @@
 //! country = { type = "string", optional = true }
 //! embedding = { type = "float_list", len = 8 }               # stored as JSON text
 //! item_vector = { type = "float_list", len = 64, encoding = "f32le" }   # or as f32 bytes
+//!
+//! [aggregations.user_txn]                  # real-time aggregation, computed inside Valkey
+//! entity = "user"
+//! granularity = ["1m", "1h"]               # bucket sizes, finest first
+//!
+//! [aggregations.user_txn.event]            # the typed fields of each event
+//! amount = "float"
+//! merchant = { type = "string", description = "Merchant id" }
+//!
+//! [aggregations.user_txn.features]
+//! txn_count_10m = { fn = "count", window = "10m" }
+//! amount_sum_1h = { fn = "sum", of = "amount", window = "1h" }
+//! distinct_merchants_24h = { fn = "distinct", of = "merchant", window = "24h" }
 //! ```
 //!
 //! Feature types: `int` (`i64`), `float` (`f64`), `string` (`String`), `bool`, `float_list`
@@ -37,7 +50,15 @@
 //! little-endian `f32` bytes, 4 per element: a quarter of the size, for readers that all declare
 //! it. A value stored in the other encoding, or of another length, is a read error, never numbers.
 //!
-//! Names of entities, views and features must be identifiers (ASCII letters, digits and `_`, not
+//! An aggregation ([`Aggregation`]) turns a stream of typed events into windowed features
+//! ([`AggFunction`]: `count`, `sum`, `avg`, `min`, `max`, `last`, approximate `distinct`), kept in
+//! Valkey as buckets of its `granularity` sizes: each feature reads its `window` as at most
+//! [`MAX_BUCKETS_PER_WINDOW`] buckets of the finest size that divides it. Its `[…event]` table
+//! (optional: a `count` needs no fields) declares `int`, `float`, `string` and `bool` fields. An
+//! aggregation's name shares the key namespace with views, so no view (and no entity) may have
+//! it; its features may be named like event fields, since features are read and fields written.
+//!
+//! Names of entities, views, aggregations, event fields and features must be identifiers (ASCII letters, digits and `_`, not
 //! starting with a digit), because they become struct and field names. A feature named like a
 //! Rust keyword (`type`, `match`, …) becomes a raw identifier (`r#type`) and is stored under its
 //! plain name. Names starting with `_` are reserved for metadata such as `_updated_at`.
@@ -69,7 +90,7 @@ pub use diag::{Diagnostic, Errors, Location};
 pub fn key_prefix(namespace: &str, version: u32, view: &str) -> String {
     format!("{namespace}:v{version}:{view}:")
 }
-pub use duration::{parse_seconds, seconds_in_range, MAX_DURATION_SECONDS};
+pub use duration::{duration_text, parse_seconds, seconds_in_range, MAX_DURATION_SECONDS};
 pub use names::{did_you_mean, identifier_problem, is_keyword, pascal_case, suggestion};
 
 /// A parsed and validated registry.
@@ -86,6 +107,8 @@ pub struct Registry {
     pub entities: Vec<Entity>,
     /// The views, in file order.
     pub views: Vec<View>,
+    /// The real-time aggregations, in file order.
+    pub aggregations: Vec<Aggregation>,
 }
 
 /// An entity: what an id identifies (a user, an item).
@@ -203,6 +226,192 @@ impl FeatureType {
             FeatureType::String => &["String"],
             FeatureType::Bool => &["bool"],
             FeatureType::FloatList => &["Vec<f32>"],
+        }
+    }
+}
+
+/// The most buckets one window may read: a feature's window is read at the finest granularity
+/// that divides it into at most this many buckets, and a window that no granularity divides
+/// into so few is an error that names the granularity to add.
+pub const MAX_BUCKETS_PER_WINDOW: u32 = 64;
+
+/// The most bucket sizes an aggregation's `granularity` may list: every event updates one bucket
+/// of each size.
+pub const MAX_GRANULARITIES: usize = 4;
+
+/// A real-time aggregation: events of one entity, summed up in buckets inside Valkey and read as
+/// windowed features.
+///
+/// ```toml
+/// [aggregations.user_txn]
+/// entity = "user"
+/// granularity = ["1m", "1h"]       # bucket sizes, finest first; "1m" alone is one size
+///
+/// [aggregations.user_txn.event]
+/// amount = "float"
+///
+/// [aggregations.user_txn.features]
+/// txn_count_10m = { fn = "count", window = "10m" }          # 10 buckets of 1m
+/// amount_avg_24h = { fn = "avg", of = "amount", window = "24h" }   # 24 buckets of 1h
+/// ```
+///
+/// Each size of `granularity` is at least one second and a whole multiple of the size before
+/// it; there are at most [`MAX_GRANULARITIES`]. Each feature's window is a whole number of the
+/// finest size and is read at the finest size that divides it into at most
+/// [`MAX_BUCKETS_PER_WINDOW`] buckets ([`AggFeature::resolution_ms`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Aggregation {
+    /// The aggregation's name, part of every key (it shares the namespace of view names).
+    pub name: String,
+    /// The entity whose events it aggregates.
+    pub entity: String,
+    /// The bucket sizes in milliseconds, finest first, each a multiple of the one before.
+    pub granularity_ms: Vec<u64>,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The fields of each event, in file order (empty when only events are counted).
+    pub event: Vec<EventField>,
+    /// The windowed features, in file order; never empty.
+    pub features: Vec<AggFeature>,
+    /// Where the aggregation's table starts.
+    pub location: Location,
+}
+
+/// One typed field of an aggregation's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventField {
+    /// The field's name.
+    pub name: String,
+    /// Its type: `int`, `float`, `string` or `bool` (never `float_list`).
+    pub ty: FeatureType,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Where the field is defined (its key).
+    pub location: Location,
+}
+
+/// One windowed feature of an aggregation, such as `{ fn = "sum", of = "amount", window = "1h" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AggFeature {
+    /// The feature's name.
+    pub name: String,
+    /// What it computes over the window.
+    pub function: AggFunction,
+    /// The event field it reads; `None` only for [`AggFunction::Count`].
+    pub of: Option<String>,
+    /// The window, in milliseconds: the events of the last `window_ms` count.
+    pub window_ms: u64,
+    /// The window as written (`"24h"`), or its seconds (`"86400s"`), for docs.
+    pub window_text: String,
+    /// The bucket size the window is read at: the finest granularity `g` that divides
+    /// `window_ms` with `window_ms / g <= MAX_BUCKETS_PER_WINDOW`.
+    pub resolution_ms: u64,
+    /// How many buckets of `resolution_ms` the window spans: `window_ms / resolution_ms`.
+    pub buckets: u32,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Where the feature is defined (its key).
+    pub location: Location,
+}
+
+/// What an aggregation feature computes over the events of its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggFunction {
+    /// `count`: the number of events (no `of`); 0 when there are none.
+    Count,
+    /// `sum`: the sum of an `int` or `float` field; 0 when there are no events.
+    Sum,
+    /// `avg`: the mean of an `int` or `float` field; `None` when there are no events.
+    Avg,
+    /// `min`: the smallest value of an `int` or `float` field; `None` when there are no events.
+    Min,
+    /// `max`: the largest value of an `int` or `float` field; `None` when there are no events.
+    Max,
+    /// `last`: the value of the latest event, of a field of any event type; `None` when there
+    /// are no events.
+    Last,
+    /// `distinct`: the approximate number of distinct values of an `int` or `string` field.
+    Distinct,
+}
+
+impl AggFunction {
+    /// Every function, in the order the docs list them.
+    pub const ALL: [AggFunction; 7] = [
+        AggFunction::Count,
+        AggFunction::Sum,
+        AggFunction::Avg,
+        AggFunction::Min,
+        AggFunction::Max,
+        AggFunction::Last,
+        AggFunction::Distinct,
+    ];
+
+    /// The name used in `features.toml` (`fn = "sum"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunction::Count => "count",
+            AggFunction::Sum => "sum",
+            AggFunction::Avg => "avg",
+            AggFunction::Min => "min",
+            AggFunction::Max => "max",
+            AggFunction::Last => "last",
+            AggFunction::Distinct => "distinct",
+        }
+    }
+
+    /// The function called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<AggFunction> {
+        AggFunction::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Every function's name, for messages.
+    pub fn names() -> [&'static str; 7] {
+        AggFunction::ALL.map(AggFunction::name)
+    }
+
+    /// `true` when it reads an event field (`of`): every function but `count`.
+    pub fn takes_of(self) -> bool {
+        self != AggFunction::Count
+    }
+
+    /// `true` when it may read an event field of type `ty`: `sum`, `avg`, `min` and `max` read
+    /// `int` and `float`; `last` reads any event type; `distinct` reads `int` and `string`;
+    /// `count` reads no field.
+    pub fn accepts(self, ty: FeatureType) -> bool {
+        use FeatureType as T;
+        match self {
+            AggFunction::Count => false,
+            AggFunction::Sum | AggFunction::Avg | AggFunction::Min | AggFunction::Max => {
+                matches!(ty, T::Int | T::Float)
+            }
+            AggFunction::Last => ty != T::FloatList,
+            AggFunction::Distinct => matches!(ty, T::Int | T::String),
+        }
+    }
+
+    /// The Rust type of its result over a field of type `of` (`None` for `count`): `count`
+    /// `i64`; `sum` `i64` over an int, `f64` over a float; `avg` `Option<f64>`; `min` and `max`
+    /// `Option<i64>` or `Option<f64>`; `last` `Option<T>` of the field's Rust type (`i64`, `f64`,
+    /// `String`, `bool`); `distinct` `u64`. A pairing the registry rejects (see
+    /// [`accepts`](Self::accepts)) gets the type the function has over a float.
+    pub fn result_rust_type(self, of: Option<FeatureType>) -> &'static str {
+        use FeatureType as T;
+        match (self, of) {
+            (AggFunction::Count, _) => "i64",
+            (AggFunction::Distinct, _) => "u64",
+            (AggFunction::Avg, _) => "Option<f64>",
+            (AggFunction::Sum, Some(T::Int)) => "i64",
+            (AggFunction::Sum, _) => "f64",
+            (AggFunction::Min | AggFunction::Max, Some(T::Int)) => "Option<i64>",
+            (AggFunction::Min | AggFunction::Max, _) => "Option<f64>",
+            (AggFunction::Last, Some(T::Int)) => "Option<i64>",
+            (AggFunction::Last, Some(T::String)) => "Option<String>",
+            (AggFunction::Last, Some(T::Bool)) => "Option<bool>",
+            (AggFunction::Last, Some(T::FloatList)) => "Option<Vec<f32>>",
+            (AggFunction::Last, Some(T::Float) | None) => "Option<f64>",
         }
     }
 }
@@ -329,6 +538,11 @@ impl Registry {
         self.views.iter().find(|v| v.name == name)
     }
 
+    /// The aggregation called `name`.
+    pub fn aggregation(&self, name: &str) -> Option<&Aggregation> {
+        self.aggregations.iter().find(|a| a.name == name)
+    }
+
     /// The entity called `name`.
     pub fn entity(&self, name: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.name == name)
@@ -339,15 +553,17 @@ impl Registry {
         format!("{}:v{}:", self.namespace, self.version)
     }
 
-    /// The key prefix of `view`: `fs:v1:user_profile:`, as [`key_prefix`] makes it.
+    /// The key prefix of `view`: `fs:v1:user_profile:`, as [`key_prefix`] makes it. Views and
+    /// aggregations share these names, so it is also the prefix of an aggregation's keys.
     pub fn key_prefix(&self, view: &str) -> String {
         key_prefix(&self.namespace, self.version, view)
     }
 
     /// The canonical text of the schema: everything that changes what is stored or read (names,
-    /// types, defaults, lengths, list encodings, TTLs, entity links, namespace, version), and
-    /// nothing else
-    /// (descriptions, comments, formatting, the order of views).
+    /// types, defaults, lengths, list encodings, TTLs, entity links, namespace, version; an
+    /// aggregation's granularity, event fields, functions, fields read and windows), and nothing
+    /// else (descriptions, comments, formatting, the order of views and of aggregations). A
+    /// registry without aggregations has the text it had before aggregations existed.
     pub fn canonical(&self) -> String {
         let mut out = format!("namespace={:?}\nversion={}\n", self.namespace, self.version);
         let mut views: Vec<&View> = self.views.iter().collect();
@@ -394,6 +610,28 @@ impl Registry {
                 out.push('\n');
             }
         }
+        let mut aggregations: Vec<&Aggregation> = self.aggregations.iter().collect();
+        aggregations.sort_by(|a, b| a.name.cmp(&b.name));
+        for a in aggregations {
+            let granularity: Vec<String> = a.granularity_ms.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "aggregation {:?} entity={:?} granularity_ms={}",
+                a.name,
+                a.entity,
+                granularity.join(",")
+            );
+            for e in &a.event {
+                let _ = writeln!(out, "  event {:?} type={}", e.name, e.ty.name());
+            }
+            for f in &a.features {
+                let _ = write!(out, "  feature {:?} fn={}", f.name, f.function.name());
+                if let Some(of) = &f.of {
+                    let _ = write!(out, " of={of:?}");
+                }
+                let _ = writeln!(out, " window_ms={}", f.window_ms);
+            }
+        }
         out
     }
 
@@ -418,5 +656,59 @@ impl View {
     /// The feature names, in order.
     pub fn feature_names(&self) -> impl Iterator<Item = &str> + Clone {
         self.features.iter().map(|f| f.name.as_str())
+    }
+}
+
+impl Aggregation {
+    /// The event field called `name`.
+    pub fn event_field(&self, name: &str) -> Option<&EventField> {
+        self.event.iter().find(|e| e.name == name)
+    }
+
+    /// The feature called `name`.
+    pub fn feature(&self, name: &str) -> Option<&AggFeature> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// The feature names, in order.
+    pub fn feature_names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.features.iter().map(|f| f.name.as_str())
+    }
+
+    /// The type of the event field `feature` reads (`None` for a `count`).
+    pub fn of_type(&self, feature: &AggFeature) -> Option<FeatureType> {
+        let of = feature.of.as_deref()?;
+        self.event_field(of).map(|e| e.ty)
+    }
+
+    /// The Rust type of `feature`'s value: [`AggFunction::result_rust_type`] over the type of
+    /// the field it reads.
+    pub fn result_rust_type(&self, feature: &AggFeature) -> &'static str {
+        feature.function.result_rust_type(self.of_type(feature))
+    }
+
+    /// The longest window of its features, in milliseconds: how far back events matter.
+    pub fn longest_window_ms(&self) -> u64 {
+        self.features.iter().map(|f| f.window_ms).max().unwrap_or(0)
+    }
+
+    /// The bucket sizes (milliseconds) some feature is read at, finest first: the sizes whose
+    /// buckets must be kept. A size of `granularity` that no window is read at is not listed.
+    pub fn resolutions_used(&self) -> Vec<u64> {
+        let mut used: Vec<u64> = self.features.iter().map(|f| f.resolution_ms).collect();
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+
+    /// How many buckets of `resolution_ms` the longest window read at that size spans: how many
+    /// of them a reader needs kept. 0 when no feature is read at that size.
+    pub fn retention_buckets(&self, resolution_ms: u64) -> u32 {
+        self.features
+            .iter()
+            .filter(|f| f.resolution_ms == resolution_ms)
+            .map(|f| f.buckets)
+            .max()
+            .unwrap_or(0)
     }
 }

@@ -1,5 +1,7 @@
 //! Parsing and validation: one pass over the spanned TOML tree that collects every problem.
 
+mod aggregations;
+
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
@@ -14,7 +16,7 @@ use crate::{
 type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
 type Val<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: [&str; 3] = ["store", "entities", "views"];
+const TOP_KEYS: [&str; 4] = ["store", "entities", "views", "aggregations"];
 const STORE_KEYS: [&str; 2] = ["namespace", "version"];
 const ENTITY_KEYS: [&str; 1] = ["description"];
 const VIEW_KEYS: [&str; 5] = ["entity", "ttl", "description", "features", "max_age"];
@@ -119,13 +121,22 @@ pub fn parse(source: &str, file: &str) -> Result<Registry, Errors> {
                     .trim()
                     .trim_matches(|c| c == '"' || c == '\'');
                 // A repeated setting (`ttl`) needs no explanation; a repeated name does.
-                let setting = [&STORE_KEYS[..], &VIEW_KEYS, &FEATURE_KEYS]
-                    .concat()
-                    .contains(&key);
+                let setting = [
+                    &STORE_KEYS[..],
+                    &VIEW_KEYS,
+                    &FEATURE_KEYS,
+                    &aggregations::AGGREGATION_KEYS,
+                    &aggregations::FEATURE_KEYS,
+                ]
+                .concat()
+                .contains(&key);
                 if setting {
                     format!(" `{key}`")
                 } else {
-                    format!(" `{key}`; a view, an entity and a feature can each be defined once")
+                    format!(
+                        " `{key}`; a view, an aggregation, an entity, a feature and an event \
+                         field can each be defined once"
+                    )
                 }
             } else {
                 String::new()
@@ -160,6 +171,19 @@ pub fn parse(source: &str, file: &str) -> Result<Registry, Errors> {
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    let aggregations = match get(root, "aggregations") {
+        Some((_, value)) => {
+            // Every name under `[views]`, valid or not: an aggregation may not take one.
+            let view_names: Vec<&str> = match get(root, "views").map(|(_, v)| v.get_ref()) {
+                Some(DeValue::Table(t)) => t.iter().map(|(k, _)| k.get_ref().as_ref()).collect(),
+                _ => Vec::new(),
+            };
+            cx.table(value, "`aggregations`")
+                .map(|t| aggregations::aggregations(&mut cx, t, &entities, &view_names))
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
     if cx.diagnostics.is_empty() {
         Ok(Registry {
             file: file.to_owned(),
@@ -167,6 +191,7 @@ pub fn parse(source: &str, file: &str) -> Result<Registry, Errors> {
             version,
             entities,
             views,
+            aggregations,
         })
     } else {
         Err(Errors::new(cx.diagnostics))
@@ -279,31 +304,7 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
             continue;
         };
         cx.unknown_keys(t, &VIEW_KEYS, &what);
-        let entity = match get(t, "entity") {
-            Some((_, v)) => cx.string(v, "`entity`").inspect(|e| {
-                if !entities.iter().any(|x| &x.name == e) {
-                    let help = if entities.is_empty() {
-                        "no entities are declared".to_owned()
-                    } else {
-                        suggestion(e, entities.iter().map(|x| x.name.as_str()))
-                    };
-                    cx.error(
-                        v.span(),
-                        format!(
-                            "view `{name}` names unknown entity `{e}`; {help} \
-                             (declare entities as `[entities.{e}]`)"
-                        ),
-                    );
-                }
-            }),
-            None => {
-                cx.error(
-                    key.span(),
-                    format!("view `{name}` has no `entity`; add `entity = \"...\"` naming one of `[entities]`"),
-                );
-                None
-            }
-        };
+        let entity = entity_of(cx, key, t, &what, entities);
         let ttl = match get(t, "ttl") {
             Some((_, v)) => ttl(cx, v).map(|secs| (secs, ttl_text(v, secs))),
             None => {
@@ -355,6 +356,43 @@ fn views(cx: &mut Cx<'_>, table: &DeTable<'_>, entities: &[Entity]) -> Vec<View>
         }
     }
     out
+}
+
+/// The `entity` of a view or an aggregation (`what`, whose table `t` is at `key`): a declared one.
+fn entity_of(
+    cx: &mut Cx<'_>,
+    key: &Key<'_>,
+    t: &DeTable<'_>,
+    what: &str,
+    entities: &[Entity],
+) -> Option<String> {
+    match get(t, "entity") {
+        Some((_, v)) => cx.string(v, "`entity`").inspect(|e| {
+            if !entities.iter().any(|x| &x.name == e) {
+                let help = if entities.is_empty() {
+                    "no entities are declared".to_owned()
+                } else {
+                    suggestion(e, entities.iter().map(|x| x.name.as_str()))
+                };
+                cx.error(
+                    v.span(),
+                    format!(
+                        "{what} names unknown entity `{e}`; {help} \
+                         (declare entities as `[entities.{e}]`)"
+                    ),
+                );
+            }
+        }),
+        None => {
+            cx.error(
+                key.span(),
+                format!(
+                    "{what} has no `entity`; add `entity = \"...\"` naming one of `[entities]`"
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn ttl(cx: &mut Cx<'_>, value: &Val<'_>) -> Option<u64> {

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use fstore_registry::{
     identifier_problem, is_keyword, pascal_case, DefaultValue, Errors, FeatureType, Registry,
+    MAX_BUCKETS_PER_WINDOW, MAX_GRANULARITIES,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -203,6 +204,10 @@ fn check_registry(source: &str, r: &Registry) -> Result<(), TestCaseError> {
         }
     }
 
+    for a in &r.aggregations {
+        check_aggregation(r, a)?;
+    }
+
     // The fingerprint: 16 hex digits of the schema only, not of the file name or comments.
     let canonical = r.canonical();
     prop_assert!(canonical.starts_with("namespace="), "{}", canonical);
@@ -250,6 +255,103 @@ fn check_registry(source: &str, r: &Registry) -> Result<(), TestCaseError> {
         "the generated code does not lex: {}",
         code
     );
+    Ok(())
+}
+
+/// The validator's rules for an aggregation it accepted.
+fn check_aggregation(r: &Registry, a: &fstore_registry::Aggregation) -> Result<(), TestCaseError> {
+    let name = &a.name;
+    prop_assert_eq!(identifier_problem(name), None, "aggregation {:?}", name);
+    prop_assert_eq!(
+        identifier_problem(&pascal_case(name)),
+        None,
+        "struct of {:?}",
+        name
+    );
+    prop_assert!(
+        r.view(name).is_none(),
+        "aggregation {} is also a view",
+        name
+    );
+    prop_assert!(
+        r.entity(name).is_none(),
+        "aggregation {} is also an entity",
+        name
+    );
+    prop_assert!(
+        r.entity(&a.entity).is_some(),
+        "{} names {:?}",
+        name,
+        a.entity
+    );
+    prop_assert_eq!(r.aggregation(name).map(|x| &x.name), Some(name));
+    let g = &a.granularity_ms;
+    prop_assert!(
+        !g.is_empty() && g.len() <= MAX_GRANULARITIES,
+        "{}: {:?}",
+        name,
+        g
+    );
+    prop_assert!(
+        g.iter().all(|&s| s >= 1_000 && s % 1_000 == 0),
+        "{}: {:?}",
+        name,
+        g
+    );
+    prop_assert!(
+        g.windows(2).all(|w| w[1] > w[0] && w[1] % w[0] == 0),
+        "{}: {:?}",
+        name,
+        g
+    );
+    for e in &a.event {
+        prop_assert_eq!(identifier_problem(&e.name), None, "{}.{}", name, e.name);
+        prop_assert!(!e.name.starts_with('_'), "{}.{} is reserved", name, e.name);
+        prop_assert!(e.ty != FeatureType::FloatList, "{}.{}", name, e.name);
+    }
+    prop_assert!(
+        !a.features.is_empty(),
+        "aggregation {} has no features",
+        name
+    );
+    for f in &a.features {
+        let what = format!("{name}.{}", f.name);
+        prop_assert_eq!(identifier_problem(&f.name), None, "{}", what);
+        prop_assert!(!f.name.starts_with('_'), "{} is reserved", what);
+        prop_assert_eq!(f.of.is_some(), f.function.takes_of(), "{}", what);
+        if let Some(of) = &f.of {
+            let field = a.event_field(of);
+            prop_assert!(
+                field.is_some_and(|e| f.function.accepts(e.ty)),
+                "{} reads {:?}",
+                what,
+                of
+            );
+        }
+        let max = u64::from(MAX_BUCKETS_PER_WINDOW);
+        let best = g
+            .iter()
+            .copied()
+            .find(|&s| f.window_ms % s == 0 && f.window_ms / s <= max);
+        prop_assert_eq!(Some(f.resolution_ms), best, "{}", what);
+        prop_assert_eq!(
+            f.window_ms,
+            f.resolution_ms * u64::from(f.buckets),
+            "{}",
+            what
+        );
+        prop_assert!(
+            f.buckets >= 1 && f.buckets <= MAX_BUCKETS_PER_WINDOW,
+            "{}",
+            what
+        );
+        prop_assert!(
+            a.retention_buckets(f.resolution_ms) >= f.buckets,
+            "{}",
+            what
+        );
+        prop_assert_eq!(a.feature(&f.name).map(|x| &x.name), Some(&f.name));
+    }
     Ok(())
 }
 
@@ -359,6 +461,25 @@ const TOKENS: &[&str] = &[
     "[[views]]",
     "x = \"int\"",
     "x = { type = \"float_list\", len = 0 }",
+    "aggregations",
+    "granularity",
+    "window",
+    "fn",
+    "of",
+    "event",
+    "\"count\"",
+    "\"sum\"",
+    "\"last\"",
+    "\"distinct\"",
+    "\"1m\"",
+    "\"7d\"",
+    "\"500ms\"",
+    "[\"1m\", \"1h\"]",
+    "[aggregations.x]",
+    "[aggregations.x.event]",
+    "[aggregations.x.features]",
+    "x = { fn = \"count\", window = \"1h\" }",
+    "x = { fn = \"sum\", of = \"x\", window = \"24h\" }",
     "= {",
     "[]",
     "{}",
@@ -695,7 +816,168 @@ fn view() -> impl Strategy<Value = ViewSpec> {
         )
 }
 
-/// A registry file: an optional `[store]`, entities, then views with their features.
+#[derive(Clone, Debug)]
+struct AggregationSpec {
+    name: String,
+    entity: Option<usize>,
+    granularity: Option<String>,
+    event: Vec<String>,
+    features: Vec<String>,
+}
+
+/// A bucket size of `granularity`, or sometimes something else.
+fn bucket_size() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => select(&["\"1s\"", "\"10s\"", "\"1m\"", "\"5m\"", "\"1h\"", "\"3h\"", "\"1d\"", "60"][..])
+            .prop_map(str::to_owned),
+        1 => duration(),
+        1 => select(&["\"500ms\"", "\"0s\"", "\"90m\"", "true", "[]"][..]).prop_map(str::to_owned),
+    ]
+}
+
+/// The event fields of generated aggregations, usually a subset of these four.
+const EVENT_FIELDS: &[&str] = &[
+    "amount = \"float\"",
+    "n = \"int\"",
+    "merchant = { type = \"string\", description = \"Merchant\" }",
+    "flag = \"bool\"",
+];
+
+/// One aggregation feature: usually a function over a field it can read (of [`EVENT_FIELDS`]),
+/// sometimes any function over any name, or a table missing a key.
+fn aggregation_feature() -> impl Strategy<Value = String> {
+    let valid = select(
+        &[
+            ("count", None),
+            ("sum", Some("amount")),
+            ("sum", Some("n")),
+            ("avg", Some("amount")),
+            ("min", Some("n")),
+            ("max", Some("amount")),
+            ("last", Some("merchant")),
+            ("last", Some("flag")),
+            ("distinct", Some("merchant")),
+            ("distinct", Some("n")),
+        ][..],
+    )
+    .prop_map(|(f, of)| (Some(f.to_owned()), of.map(str::to_owned)));
+    let any_pair = (
+        prop::option::weighted(
+            0.9,
+            prop_oneof![
+                4 => select(&["count", "sum", "avg", "min", "max", "last", "distinct"][..])
+                    .prop_map(str::to_owned),
+                1 => select(&["cnt", "Count", "median", ""][..]).prop_map(str::to_owned),
+            ],
+        ),
+        prop::option::weighted(
+            0.7,
+            prop_oneof![
+                3 => select(&["amount", "n", "merchant", "flag"][..]).prop_map(str::to_owned),
+                1 => name(),
+            ],
+        ),
+    );
+    let pair = prop_oneof![6 => valid, 1 => any_pair];
+    let window = prop_oneof![
+        8 => select(&["\"1m\"", "\"10m\"", "\"1h\"", "3600"][..]).prop_map(str::to_owned),
+        2 => select(&["\"24h\"", "\"7d\"", "\"90s\"", "\"30s\"", "\"67m\""][..])
+            .prop_map(str::to_owned),
+        1 => duration(),
+    ];
+    (
+        name(),
+        pair,
+        prop::option::weighted(0.95, window),
+        prop::option::weighted(0.1, text()),
+        prop::option::weighted(0.03, name()),
+    )
+        .prop_map(|(feature, (function, of), window, description, unknown)| {
+            let mut items = Vec::new();
+            if let Some(f) = function {
+                items.push(format!("fn = {}", quoted(&f)));
+            }
+            if let Some(of) = of {
+                items.push(format!("of = {}", quoted(&of)));
+            }
+            if let Some(w) = window {
+                items.push(format!("window = {w}"));
+            }
+            if let Some(d) = description {
+                items.push(format!("description = {}", quoted(&d)));
+            }
+            if let Some(u) = unknown {
+                items.push(format!("{} = 1", quoted(&u)));
+            }
+            format!("{} = {{ {} }}", quoted(&feature), items.join(", "))
+        })
+}
+
+fn aggregation() -> impl Strategy<Value = AggregationSpec> {
+    let granularity = prop_oneof![
+        4 => select(&["\"1m\"", "[\"1m\", \"1h\"]", "[\"10s\", \"1m\", \"1h\", \"1d\"]", "[60]"][..])
+            .prop_map(str::to_owned),
+        1 => bucket_size(),
+        1 => vec(bucket_size(), 0..6).prop_map(|v| format!("[{}]", v.join(", "))),
+    ];
+    let all_fields: Vec<String> = EVENT_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    let event = prop_oneof![
+        4 => Just(all_fields),
+        2 => prop::sample::subsequence(EVENT_FIELDS, 0..=EVENT_FIELDS.len())
+            .prop_map(|fields| fields.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>()),
+        1 => vec(
+            (name(), select(TYPES)).prop_map(|(n, t)| format!("{} = {}", quoted(&n), quoted(t))),
+            0..3,
+        ),
+    ];
+    (
+        name(),
+        prop::option::weighted(0.95, prop_oneof![4 => Just(0usize), 1 => 0usize..4]),
+        prop::option::weighted(0.95, granularity),
+        event,
+        prop_oneof![1 => Just(Vec::new()), 8 => vec(aggregation_feature(), 1..4)],
+    )
+        .prop_map(
+            |(name, entity, granularity, event, features)| AggregationSpec {
+                name,
+                entity,
+                granularity,
+                event,
+                features,
+            },
+        )
+}
+
+/// The `[aggregations]` of a registry declaring `entities`.
+fn aggregations_text(entities: &[&str], aggregations: &[AggregationSpec]) -> String {
+    let mut out = String::new();
+    for a in aggregations {
+        let key = quoted(&a.name);
+        out.push_str(&format!("\n[aggregations.{key}]\n"));
+        if let Some(e) = a.entity {
+            // Mostly a declared entity, sometimes an undeclared one.
+            let entity = entities.get(e).copied().unwrap_or("ghost");
+            out.push_str(&format!("entity = {}\n", quoted(entity)));
+        }
+        if let Some(g) = &a.granularity {
+            out.push_str(&format!("granularity = {g}\n"));
+        }
+        out.push_str(&format!("\n[aggregations.{key}.event]\n"));
+        for field in &a.event {
+            out.push_str(field);
+            out.push('\n');
+        }
+        out.push_str(&format!("\n[aggregations.{key}.features]\n"));
+        for f in &a.features {
+            out.push_str(f);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A registry file: an optional `[store]`, entities, then views with their features, then
+/// aggregations.
 fn registry_text() -> impl Strategy<Value = String> {
     let store = prop::option::weighted(
         0.3,
@@ -708,48 +990,76 @@ fn registry_text() -> impl Strategy<Value = String> {
         ),
     );
     let entities = vec((name(), prop::option::weighted(0.3, text())), 1..3);
-    (store, entities, vec(view(), 0..4)).prop_map(|(store, entities, views)| {
-        let mut out = String::new();
-        if let Some((namespace, version)) = store {
-            out.push_str("[store]\n");
-            if let Some(ns) = namespace {
-                out.push_str(&format!("namespace = {ns}\n"));
+    let aggregations = vec(aggregation(), 0..3);
+    (store, entities, vec(view(), 0..4), aggregations).prop_map(
+        |(store, entities, views, aggregations)| {
+            let mut out = String::new();
+            if let Some((namespace, version)) = store {
+                out.push_str("[store]\n");
+                if let Some(ns) = namespace {
+                    out.push_str(&format!("namespace = {ns}\n"));
+                }
+                if let Some(v) = version {
+                    out.push_str(&format!("version = {v}\n"));
+                }
             }
-            if let Some(v) = version {
-                out.push_str(&format!("version = {v}\n"));
+            for (name, description) in &entities {
+                out.push_str(&format!("\n[entities.{}]\n", quoted(name)));
+                if let Some(d) = description {
+                    out.push_str(&format!("description = {}\n", quoted(d)));
+                }
             }
+            for v in &views {
+                let key = quoted(&v.name);
+                out.push_str(&format!("\n[views.{key}]\n"));
+                if let Some(e) = v.entity {
+                    // Mostly a declared entity, sometimes an undeclared one.
+                    let entity = entities.get(e).map_or("ghost", |(n, _)| n.as_str());
+                    out.push_str(&format!("entity = {}\n", quoted(entity)));
+                }
+                if let Some(ttl) = &v.ttl {
+                    out.push_str(&format!("ttl = {ttl}\n"));
+                }
+                if let Some(max_age) = &v.max_age {
+                    out.push_str(&format!("max_age = {max_age}\n"));
+                }
+                if let Some(d) = &v.description {
+                    out.push_str(&format!("description = {}\n", quoted(d)));
+                }
+                out.push_str(&format!("\n[views.{key}.features]\n"));
+                for f in &v.features {
+                    out.push_str(f);
+                    out.push('\n');
+                }
+            }
+            let names: Vec<&str> = entities.iter().map(|(n, _)| n.as_str()).collect();
+            out.push_str(&aggregations_text(&names, &aggregations));
+            out
+        },
+    )
+}
+
+/// Registries of one entity and some aggregations: most of them valid, so that the rules of
+/// valid aggregations are checked too.
+#[test]
+fn generated_aggregations_never_panic() {
+    let tally = Tally::default();
+    let with_aggregations = AtomicU32::new(0);
+    check(1000, vec(aggregation(), 1..3), |aggregations| {
+        let source = format!(
+            "[entities.user]\n{}",
+            aggregations_text(&["user"], &aggregations)
+        );
+        if Registry::parse(&source, FILE).is_ok_and(|r| !r.aggregations.is_empty()) {
+            with_aggregations.fetch_add(1, Ordering::Relaxed);
         }
-        for (name, description) in &entities {
-            out.push_str(&format!("\n[entities.{}]\n", quoted(name)));
-            if let Some(d) = description {
-                out.push_str(&format!("description = {}\n", quoted(d)));
-            }
-        }
-        for v in &views {
-            let key = quoted(&v.name);
-            out.push_str(&format!("\n[views.{key}]\n"));
-            if let Some(e) = v.entity {
-                // Mostly a declared entity, sometimes an undeclared one.
-                let entity = entities.get(e).map_or("ghost", |(n, _)| n.as_str());
-                out.push_str(&format!("entity = {}\n", quoted(entity)));
-            }
-            if let Some(ttl) = &v.ttl {
-                out.push_str(&format!("ttl = {ttl}\n"));
-            }
-            if let Some(max_age) = &v.max_age {
-                out.push_str(&format!("max_age = {max_age}\n"));
-            }
-            if let Some(d) = &v.description {
-                out.push_str(&format!("description = {}\n", quoted(d)));
-            }
-            out.push_str(&format!("\n[views.{key}.features]\n"));
-            for f in &v.features {
-                out.push_str(f);
-                out.push('\n');
-            }
-        }
-        out
-    })
+        parse_and_check(&source, &tally)
+    });
+    tally.assert_both("generated aggregations");
+    assert!(
+        with_aggregations.load(Ordering::Relaxed) > 0,
+        "no generated aggregation was valid"
+    );
 }
 
 #[test]
@@ -790,6 +1100,12 @@ fn in_every_place(q: &str) -> Vec<String> {
             "a = {{ type = \"string\", vocab = [\"x\"], encode = {q} }}"
         )),
         view(&format!("a = {{ type = \"string\", vocab = [{q}, {q}] }}")),
+        format!(
+            "[entities.user]\n[aggregations.{q}]\nentity = {q}\ngranularity = [{q}, {q}]\n\
+             {q} = 1\n[aggregations.{q}.event]\n{q} = {q}\nb = {{ type = {q}, {q} = 1 }}\n\
+             [aggregations.{q}.features]\n{q} = {{ fn = {q}, of = {q}, window = {q}, {q} = 1 }}\n\
+             c = {{ fn = \"sum\", of = {q}, window = \"1h\" }}\n"
+        ),
     ]
 }
 

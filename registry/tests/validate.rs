@@ -77,7 +77,7 @@ fn duplicate_view() {
     assert_eq!(
         errors(src),
         "features.toml:6:8: invalid TOML: duplicate key `a`; \
-         a view, an entity and a feature can each be defined once"
+         a view, an aggregation, an entity, a feature and an event field can each be defined once"
     );
 }
 
@@ -86,7 +86,7 @@ fn duplicate_feature() {
     assert_eq!(
         errors(&with_features("age = \"int\"\nage = \"float\"\n")),
         "features.toml:7:1: invalid TOML: duplicate key `age`; \
-         a view, an entity and a feature can each be defined once"
+         a view, an aggregation, an entity, a feature and an event field can each be defined once"
     );
 }
 
@@ -95,7 +95,7 @@ fn duplicate_entity() {
     assert_eq!(
         errors("[entities.user]\n[entities.user]\n"),
         "features.toml:2:11: invalid TOML: duplicate key `user`; \
-         a view, an entity and a feature can each be defined once"
+         a view, an aggregation, an entity, a feature and an event field can each be defined once"
     );
 }
 
@@ -104,7 +104,7 @@ fn duplicate_quoted_key_names_the_key() {
     assert_eq!(
         errors(&with_features("x = \"int\"\n\"x\" = \"float\"\n")),
         "features.toml:7:1: invalid TOML: duplicate key `x`; \
-         a view, an entity and a feature can each be defined once"
+         a view, an aggregation, an entity, a feature and an event field can each be defined once"
     );
 }
 
@@ -135,7 +135,7 @@ fn unknown_top_level_key_lists_valid_keys() {
     assert_eq!(
         errors("zzz = 1\n"),
         "features.toml:1:1: unknown key `zzz` in the registry; \
-         expected one of `store`, `entities`, `views`"
+         expected one of `store`, `entities`, `views`, `aggregations`"
     );
 }
 
@@ -1361,6 +1361,13 @@ fn fingerprint_is_sixteen_hex_digits_and_deterministic() {
     assert_eq!(fp.len(), 16, "{fp}");
     assert!(fp.chars().all(|c| c.is_ascii_hexdigit()), "{fp}");
     assert_eq!(fp, fingerprint(BASE));
+}
+
+/// The fingerprint of a registry is part of deployed code (`REGISTRY_FINGERPRINT`): a new
+/// release of the registry must not change it for a schema that did not change.
+#[test]
+fn fingerprint_is_pinned() {
+    assert_eq!(fingerprint(BASE), "3e8321b62ea7d1af");
 }
 
 #[test]

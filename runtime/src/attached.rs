@@ -2,8 +2,9 @@
 //! what the dynamic API would otherwise rebuild on every call worked out once per view: the key
 //! prefix, the `HMGET` field list and the result names.
 
+use std::any::Any;
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use fstore_registry::{Registry, View};
 
@@ -20,6 +21,9 @@ pub(crate) struct Attached {
     plans: Vec<ViewPlan>,
     /// The plans of the reference lists `get_feature_vector` was called with.
     vectors: Mutex<Vec<Arc<VectorPlan>>>,
+    /// What the aggregation module works out once per registry (its resolved specs), kept here
+    /// without this module knowing its type.
+    aggregations: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 /// The plan of one `get_feature_vector` reference list.
@@ -82,6 +86,7 @@ impl Attached {
             registry,
             plans,
             vectors: Mutex::new(Vec::new()),
+            aggregations: OnceLock::new(),
         }
     }
 
@@ -121,6 +126,17 @@ impl Attached {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<VectorPlan>>> {
         // A panic cannot leave the list half changed: a push is all or nothing.
         self.vectors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The aggregations' state, made by `init` on first use (the aggregation module's resolved
+    /// specs); `None` if an earlier call made a value of another type.
+    pub(crate) fn aggregations<T: Any + Send + Sync>(
+        &self,
+        init: impl FnOnce(&Registry) -> T,
+    ) -> Option<&T> {
+        self.aggregations
+            .get_or_init(|| Box::new(init(&self.registry)))
+            .downcast_ref()
     }
 
     /// The plan of `view`, a view of this registry.

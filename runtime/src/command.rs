@@ -69,6 +69,240 @@ pub fn write_script_sha() -> &'static str {
     SHA.get_or_init(|| redis::Script::new(WRITE_SCRIPT).get_hash().to_owned())
 }
 
+/// The Lua script behind every recorded event: one atomic unit per event.
+///
+/// `KEYS[1]` is the aggregation's hash, `KEYS[2..]` the event's HyperLogLogs. `ARGV[1]` is the
+/// hash's expiry in milliseconds, `ARGV[2]` the event's time, `ARGV[3]` the number of
+/// resolution blocks; each block is `tag bucket oldest ops` then `ops` triples `op column value`
+/// (`n` count, `si`/`sf` integer/float sum, `mni`/`mnf` minimum, `mxi`/`mxf` maximum, `t` the
+/// latest event's time, `l` its value); then one `value ttl_ms` pair per HyperLogLog. The script
+///
+/// - refuses a hash of another type (`WRONGTYPE`) and a sum that would overflow before writing
+///   anything;
+/// - adds to the HyperLogLogs first (idempotent: a retry after a failure adds nothing twice);
+/// - removes the buckets older than each block's `oldest` (bounded: the live buckets of a
+///   resolution are at most its retention apart), updates the event's bucket per resolution;
+/// - sets every key's expiry; returns 1.
+pub const AGG_SCRIPT: &str = r"local key = KEYS[1]
+local kind = redis.call('TYPE', key).ok
+if kind ~= 'hash' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind .. ', not a hash; fstore left it untouched')
+end
+for k = 2, #KEYS do
+  local t = redis.call('TYPE', KEYS[k]).ok
+  if t ~= 'string' and t ~= 'none' then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' holds a ' .. t .. ', not a HyperLogLog; fstore left the aggregation untouched')
+  end
+end
+local ts = tonumber(ARGV[2])
+local nblocks = tonumber(ARGV[3])
+local i = 4
+for b = 1, nblocks do
+  local idx, nops = ARGV[i + 1], tonumber(ARGV[i + 3])
+  local j = i + 4
+  for o = 1, nops do
+    local op, col, val = ARGV[j], ARGV[j + 1] .. idx, ARGV[j + 2]
+    if op == 'si' then
+      local cur = tonumber(redis.call('HGET', key, col) or '0')
+      if math.abs(cur + tonumber(val)) >= 9.2e18 then
+        return redis.error_reply('OVERFLOW the sum ' .. col .. ' of ' .. key .. ' would leave the 64-bit range; the event was not recorded')
+      end
+    elseif op == 'sf' then
+      local sum = tonumber(redis.call('HGET', key, col) or '0') + tonumber(val)
+      if sum ~= sum or sum == math.huge or sum == -math.huge then
+        return redis.error_reply('OVERFLOW the sum ' .. col .. ' of ' .. key .. ' would not be a finite float; the event was not recorded')
+      end
+    end
+    j = j + 3
+  end
+  i = j
+end
+local h = i
+for k = 2, #KEYS do
+  redis.call('PFADD', KEYS[k], ARGV[h])
+  redis.call('PEXPIRE', KEYS[k], ARGV[h + 1])
+  h = h + 2
+end
+local function ilt(a, b)
+  local na, nb = string.byte(a, 1) == 45, string.byte(b, 1) == 45
+  if na ~= nb then return na end
+  if #a ~= #b then
+    if na then return #a > #b end
+    return #a < #b
+  end
+  if na then return a > b end
+  return a < b
+end
+i = 4
+for b = 1, nblocks do
+  local tag, idx, oldest, nops = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  local lof, hif = '_lo:' .. tag, '_hi:' .. tag
+  local bounds = redis.call('HMGET', key, lof, hif)
+  local lo, hi = tonumber(bounds[1]), tonumber(bounds[2])
+  local j = i + 4
+  if lo and hi and lo < oldest then
+    local dead = {}
+    for d = lo, math.min(hi, oldest - 1) do
+      for o = 0, nops - 1 do
+        dead[#dead + 1] = ARGV[j + 3 * o + 1] .. d
+      end
+      if #dead >= 512 then
+        redis.call('HDEL', key, unpack(dead))
+        dead = {}
+      end
+    end
+    if #dead > 0 then redis.call('HDEL', key, unpack(dead)) end
+    if hi < oldest then lo, hi = nil, nil else lo = oldest end
+  end
+  if not lo or idx < lo then lo = idx end
+  if not hi or idx > hi then hi = idx end
+  local newer = true
+  for o = 1, nops do
+    local op, col, val = ARGV[j], ARGV[j + 1] .. idx, ARGV[j + 2]
+    if op == 'n' then
+      redis.call('HINCRBY', key, col, 1)
+    elseif op == 'si' then
+      redis.call('HINCRBY', key, col, val)
+    elseif op == 'sf' then
+      redis.call('HINCRBYFLOAT', key, col, val)
+    elseif op == 't' then
+      local old = tonumber(redis.call('HGET', key, col))
+      newer = (not old) or ts >= old
+      if newer then redis.call('HSET', key, col, val) end
+    elseif op == 'l' then
+      if newer then redis.call('HSET', key, col, val) end
+    else
+      local old = redis.call('HGET', key, col)
+      local set = not old
+      if old then
+        if op == 'mni' then set = ilt(val, old)
+        elseif op == 'mxi' then set = ilt(old, val)
+        elseif op == 'mnf' then set = tonumber(val) < tonumber(old)
+        elseif op == 'mxf' then set = tonumber(val) > tonumber(old)
+        end
+      end
+      if set then redis.call('HSET', key, col, val) end
+    end
+    j = j + 3
+  end
+  redis.call('HSET', key, lof, lo, hif, hi)
+  i = j
+end
+redis.call('PEXPIRE', key, ARGV[1])
+return 1
+";
+
+/// The SHA-1 of [`AGG_SCRIPT`], as `EVALSHA` takes it.
+pub fn agg_script_sha() -> &'static str {
+    static SHA: OnceLock<String> = OnceLock::new();
+    SHA.get_or_init(|| redis::Script::new(AGG_SCRIPT).get_hash().to_owned())
+}
+
+/// One update of a bucket column (see [`AGG_SCRIPT`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Count,
+    SumInt,
+    SumFloat,
+    MinInt,
+    MinFloat,
+    MaxInt,
+    MaxFloat,
+    LastTime,
+    Last,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Count => "n",
+            Op::SumInt => "si",
+            Op::SumFloat => "sf",
+            Op::MinInt => "mni",
+            Op::MinFloat => "mnf",
+            Op::MaxInt => "mxi",
+            Op::MaxFloat => "mxf",
+            Op::LastTime => "t",
+            Op::Last => "l",
+        }
+    }
+}
+
+/// The updates of one resolution: the event's bucket and the oldest bucket to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Block {
+    pub(crate) tag: String,
+    pub(crate) idx: i64,
+    pub(crate) oldest: i64,
+    pub(crate) ops: Vec<(Op, String, Vec<u8>)>,
+}
+
+/// One HyperLogLog an event adds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hll {
+    pub(crate) key: String,
+    pub(crate) value: Vec<u8>,
+    pub(crate) ttl_ms: u64,
+}
+
+/// One event's update of its aggregation: a call of [`AGG_SCRIPT`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordCommand {
+    pub(crate) key: String,
+    pub(crate) ttl_ms: u64,
+    pub(crate) ts_ms: u64,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) hlls: Vec<Hll>,
+}
+
+impl RecordCommand {
+    /// The aggregation hash's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The arguments after `EVALSHA sha numkeys`: the keys, then `ARGV`.
+    pub(crate) fn args(&self) -> Vec<Vec<u8>> {
+        let mut args = Vec::with_capacity(1 + self.hlls.len() + 3 + self.blocks.len() * 16);
+        args.push(self.key.clone().into_bytes());
+        args.extend(self.hlls.iter().map(|h| h.key.clone().into_bytes()));
+        args.push(self.ttl_ms.to_string().into_bytes());
+        args.push(self.ts_ms.to_string().into_bytes());
+        args.push(self.blocks.len().to_string().into_bytes());
+        for b in &self.blocks {
+            args.push(b.tag.clone().into_bytes());
+            args.push(b.idx.to_string().into_bytes());
+            args.push(b.oldest.to_string().into_bytes());
+            args.push(b.ops.len().to_string().into_bytes());
+            for (op, col, val) in &b.ops {
+                args.push(op.name().as_bytes().to_vec());
+                args.push(col.clone().into_bytes());
+                args.push(val.clone());
+            }
+        }
+        for h in &self.hlls {
+            args.push(h.value.clone());
+            args.push(h.ttl_ms.to_string().into_bytes());
+        }
+        args
+    }
+
+    /// The number of keys (`KEYS`): the hash and the HyperLogLogs.
+    pub(crate) fn num_keys(&self) -> usize {
+        1 + self.hlls.len()
+    }
+}
+
+impl fmt::Display for RecordCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EVALSHA {} {}", agg_script_sha(), self.num_keys())?;
+        for arg in self.args() {
+            write!(f, " {}", arg.escape_ascii())?;
+        }
+        Ok(())
+    }
+}
+
 /// The metadata field every write sets: when the row was written, as epoch seconds with a
 /// millisecond fraction (`1796101050.697`); integer epoch milliseconds are read too.
 pub const UPDATED_AT: &str = "_updated_at";
@@ -98,6 +332,15 @@ pub enum Command {
         /// The hash's key.
         key: String,
     },
+    /// One event of a real-time aggregation, applied atomically (see
+    /// [`AGG_SCRIPT`]).
+    Record(Box<RecordCommand>),
+    /// `PFCOUNT key…`: the approximate number of distinct members of the union of these
+    /// HyperLogLogs (all in one cluster slot).
+    Pfcount {
+        /// The HyperLogLogs' keys; the first names the command in errors.
+        keys: Vec<String>,
+    },
 }
 
 impl Command {
@@ -123,6 +366,8 @@ impl Command {
         match self {
             Command::Hmget { key, .. } | Command::Pttl { key } => key,
             Command::Write(w) => &w.key,
+            Command::Record(r) => r.key(),
+            Command::Pfcount { keys } => keys.first().map_or("", String::as_str),
         }
     }
 
@@ -130,8 +375,9 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Hmget { .. } => "HMGET",
-            Command::Write(_) => "EVALSHA",
+            Command::Write(_) | Command::Record(_) => "EVALSHA",
             Command::Pttl { .. } => "PTTL",
+            Command::Pfcount { .. } => "PFCOUNT",
         }
     }
 }
@@ -148,6 +394,8 @@ impl fmt::Display for Command {
                 Ok(())
             }
             Command::Pttl { key } => write!(f, "PTTL {key}"),
+            Command::Record(r) => write!(f, "{r}"),
+            Command::Pfcount { keys } => write!(f, "PFCOUNT {}", keys.join(" ")),
             Command::Write(w) => {
                 write!(
                     f,

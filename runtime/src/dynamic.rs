@@ -75,6 +75,7 @@ use std::sync::Arc;
 use crate::attached::{Attached, GroupPlan, VectorPlan};
 use crate::command::{Command, RowWriter, UPDATED_AT};
 use crate::reply::{self, Reply};
+use crate::trace::RowStatus;
 use crate::typed::now_ms;
 use crate::view::FieldNames;
 use crate::{EntityId, Error, KeyLayout, Result, Row, Store};
@@ -238,7 +239,7 @@ impl Value {
     }
 
     /// A short description for errors: `a string "28"`, `a float_list of 3 elements`.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Value::Int(i) => format!("an int {i}"),
             Value::Float(x) => format!("a float {x:?}"),
@@ -325,6 +326,9 @@ pub struct Features {
     values: Vec<Value>,
     /// One per value; empty means every value is [`Status::Present`] (built from pairs).
     statuses: Vec<Status>,
+    /// One per value: the `_updated_at` (epoch milliseconds) of the row it was read from; empty
+    /// means none is known (built from pairs).
+    updated_at: Vec<Option<u64>>,
 }
 
 /// How a value of [`Features`] came about: Feast's per-value statuses, applying the registry's
@@ -362,7 +366,8 @@ impl Status {
     }
 }
 
-/// Names and values; the statuses say how the values came about and are not compared.
+/// Names and values; the statuses and stamps say how the values came about and are not
+/// compared.
 impl PartialEq for Features {
     fn eq(&self, other: &Features) -> bool {
         self.names == other.names && self.values == other.values
@@ -386,6 +391,21 @@ impl Features {
     /// The statuses, in order (one per value).
     pub fn statuses(&self) -> impl ExactSizeIterator<Item = Status> + '_ {
         (0..self.values.len()).map(|i| self.statuses.get(i).copied().unwrap_or(Status::Present))
+    }
+
+    /// When each value's row was last written, in order (one per value): the row's
+    /// `_updated_at` in epoch milliseconds, as the reads fetch it with the features. `None` for
+    /// a value of an entity without a row in its view, of a row without a readable
+    /// `_updated_at`, or of features not read from a store (collected from pairs). A feature
+    /// vector's values come from one row per view, so their stamps may differ.
+    ///
+    /// ```
+    /// # use fstore_runtime::{Features, Value};
+    /// let f: Features = [("age", Value::Int(28))].into_iter().collect();
+    /// assert_eq!(f.updated_at().collect::<Vec<_>>(), [None]);
+    /// ```
+    pub fn updated_at(&self) -> impl ExactSizeIterator<Item = Option<u64>> + '_ {
+        (0..self.values.len()).map(|i| self.updated_at.get(i).copied().flatten())
     }
 
     /// The value of feature `name`, `None` when there is no such feature here. (An absent
@@ -459,6 +479,14 @@ impl Features {
         &self.values
     }
 
+    /// Moves value `index` out, leaving [`Value::Null`] (out of range: `Null`).
+    pub(crate) fn take_value(&mut self, index: usize) -> Value {
+        self.values
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// The `(name, value)` pairs, in order.
     ///
     /// ```
@@ -504,6 +532,7 @@ impl<N: Into<String>> FromIterator<(N, Value)> for Features {
             names: names.into(),
             values,
             statuses: Vec::new(),
+            updated_at: Vec::new(),
         }
     }
 }
@@ -793,28 +822,34 @@ impl Store {
                 let mut values = Vec::with_capacity(groups.len());
                 for ((group, cmd), &reply) in groups.iter().zip(cmds).zip(replies) {
                     let row = group.row(cmd, reply)?;
-                    values.push(group.decode(&row, Some(now))?);
+                    let decoded = group.decode(&row, Some(now))?;
+                    values.push((decoded, row.updated_at_ms().ok().flatten()));
                 }
                 Ok(values)
             };
             let mut out = Vec::with_capacity(1);
             self.run_reads(&cmds, cmds.len(), &mut out, decode).await?;
-            let mut values = out.pop().unwrap_or_default();
-            let (values, statuses) = plan
-                .slots
-                .iter()
-                .map(|&(g, i)| {
-                    values
-                        .get_mut(g)
-                        .and_then(|v| v.get_mut(i))
-                        .map(|slot| (std::mem::take(&mut slot.0), slot.1))
-                        .unwrap_or((Value::Null, Status::NotFound))
-                })
-                .unzip();
+            let mut rows = out.pop().unwrap_or_default();
+            let mut values = Vec::with_capacity(plan.slots.len());
+            let mut statuses = Vec::with_capacity(plan.slots.len());
+            let mut updated_at = Vec::with_capacity(plan.slots.len());
+            for &(g, i) in plan.slots.iter() {
+                let (value, status, at) = rows
+                    .get_mut(g)
+                    .and_then(|(row, at)| {
+                        let slot = row.get_mut(i)?;
+                        Some((std::mem::take(&mut slot.0), slot.1, *at))
+                    })
+                    .unwrap_or((Value::Null, Status::NotFound, None));
+                values.push(value);
+                statuses.push(status);
+                updated_at.push(at);
+            }
             Ok(Features {
                 names: Arc::clone(&plan.names),
                 values,
                 statuses,
+                updated_at,
             })
         })
         .await
@@ -950,6 +985,59 @@ impl Store {
             self.run_write_batch(&cmds).await
         })
         .await
+    }
+
+    /// Checks one row exactly as [`Store::write`] and [`Store::write_batch`] check it, and
+    /// sends nothing: the view and feature names, each value's type, range and `len`, a feature
+    /// given twice, the entity id, the view's TTL and, on a handle made with
+    /// [`refusing_out_of_vocab`](Store::refusing_out_of_vocab), strings outside their `vocab`.
+    /// `Ok` means that a write of the row would be sent. For tools that check rows one at a time
+    /// before writing them in batches (a bulk loader's per-row rejects, or a dry run on
+    /// [`Store::embedded`], which needs no server).
+    ///
+    /// ```
+    /// use fstore_runtime::registry::Registry;
+    /// use fstore_runtime::{Error, Store, Value};
+    ///
+    /// let registry = Registry::parse(r#"
+    ///     [entities.user]
+    ///     [views.user_profile]
+    ///     entity = "user"
+    ///     ttl = "1h"
+    ///     [views.user_profile.features]
+    ///     age = "int"
+    ///     segment = { type = "string", vocab = ["basic", "vip"] }
+    /// "#, "features.toml")?;
+    /// let store = Store::embedded().with_registry(registry);
+    /// assert!(store.check_write("user_profile", "u1", &[("age", Value::Int(28))]).is_ok());
+    /// let err = store.check_write("user_profile", "", &[("age", Value::Int(28))]).unwrap_err();
+    /// assert!(matches!(err, Error::InvalidEntityId { .. }));
+    ///
+    /// let gold = [("segment", Value::from("gold"))];
+    /// assert!(store.check_write("user_profile", "u1", &gold).is_ok());
+    /// let strict = store.refusing_out_of_vocab();
+    /// assert!(matches!(strict.check_write("user_profile", "u1", &gold), Err(Error::InvalidValue { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The errors [`Store::write`] returns before it sends anything: [`Error::InvalidValue`],
+    /// [`Error::UnknownName`], [`Error::InvalidEntityId`], [`Error::Config`] without a registry.
+    pub fn check_write(
+        &self,
+        view: &str,
+        id: impl EntityId,
+        features: &[(&str, Value)],
+    ) -> Result<()> {
+        let registry = require_registry(self)?;
+        let view = find_view(&registry.registry, view)?;
+        let prefix = registry.prefix(view);
+        match write_command(&prefix, view, id, features, self.key_layout(), 0)? {
+            Command::Write(w) if self.refuses_out_of_vocab() => {
+                w.out_of_vocab().map_or(Ok(()), |miss| Err(miss.to_error()))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -1296,13 +1384,17 @@ impl<'r> ViewRead<'r> {
         };
         let row = self.row(cmd, reply)?;
         if row.is_absent() {
+            crate::trace::row(&self.view.name, RowStatus::Missing);
             return Ok(None);
         }
-        let (values, statuses) = self.decode(&row, None)?.into_iter().unzip();
+        let (values, statuses): (Vec<Value>, Vec<Status>) =
+            self.decode(&row, None)?.into_iter().unzip();
+        let updated_at = vec![row.updated_at_ms().ok().flatten(); values.len()];
         Ok(Some(Features {
             names: Arc::clone(&self.names),
             values,
             statuses,
+            updated_at,
         }))
     }
 
@@ -1326,13 +1418,29 @@ impl<'r> ViewRead<'r> {
                 _ => None,
             }
         };
+        crate::trace::row(
+            &self.view.name,
+            match gone {
+                None => RowStatus::Found,
+                Some(Status::OutsideMaxAge) => RowStatus::Stale,
+                Some(_) => RowStatus::Missing,
+            },
+        );
         self.features
             .iter()
             .enumerate()
-            .map(|(i, &f)| match (self.view.features.get(f), gone) {
-                (Some(feature), Some(status)) => Ok((Value::absent(feature), status)),
-                (Some(feature), None) => decode_feature(row, i, feature),
-                (None, _) => Ok((Value::Null, Status::NotFound)),
+            .map(|(i, &f)| {
+                let Some(feature) = self.view.features.get(f) else {
+                    return Ok((Value::Null, Status::NotFound));
+                };
+                let decoded = match gone {
+                    Some(status) => (Value::absent(feature), status),
+                    None => decode_feature(row, i, feature)?,
+                };
+                if decoded.1 == Status::Defaulted {
+                    crate::trace::defaulted(&self.view.name, &feature.name);
+                }
+                Ok(decoded)
             })
             .collect()
     }

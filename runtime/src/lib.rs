@@ -15,6 +15,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod aggregate;
 mod attached;
 mod backend;
 #[cfg(feature = "blocking")]
@@ -64,8 +65,10 @@ pub use store::{
     Store, StoreBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PIPELINE_CHUNK, DEFAULT_POOL_SIZE,
     DEFAULT_RESPONSE_TIMEOUT,
 };
+pub use trace::METRICS;
 pub use vector::{
-    BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source, VectorRows, VectorView,
+    BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source, VectorAggregation,
+    VectorRows, VectorView,
 };
 pub use view::{FeatureView, KeyLayout, Row};
 

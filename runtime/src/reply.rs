@@ -261,6 +261,18 @@ pub(crate) fn pttl(cmd: &Command, reply: Reply<'_>) -> Result<Option<Duration>> 
     }
 }
 
+/// The integer reply to `cmd` (`PFCOUNT`).
+///
+/// # Errors
+/// The server's error; [`Error::UnexpectedReply`] for another shape.
+pub(crate) fn count(cmd: &Command, reply: Reply<'_>) -> Result<i64> {
+    match reply.frame {
+        Frame::Int(n) => Ok(*n),
+        Frame::Error(line) => Err(server_error(cmd.name(), cmd.key(), line.of(reply.buf))),
+        _ => Err(unexpected(cmd.name(), cmd, "an integer", reply.describe())),
+    }
+}
+
 /// The result of a single write (the write script's reply: the number of fields set).
 ///
 /// # Errors

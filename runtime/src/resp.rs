@@ -63,6 +63,24 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
             out.arg(b"PTTL");
             out.arg(key.as_bytes());
         }
+        Command::Pfcount { keys } => {
+            out.array(1 + keys.len());
+            out.arg(b"PFCOUNT");
+            for key in keys {
+                out.arg(key.as_bytes());
+            }
+        }
+        Command::Record(r) => {
+            let args = r.args();
+            out.array(3 + args.len());
+            out.arg(b"EVALSHA");
+            out.arg(crate::command::agg_script_sha().as_bytes());
+            let mut digits = [0u8; 20];
+            out.arg(decimal(r.num_keys() as u64, &mut digits));
+            for arg in &args {
+                out.arg(arg);
+            }
+        }
         Command::Write(w) => {
             let set = w.set();
             out.array(6 + 2 * set.len() + w.delete().len());

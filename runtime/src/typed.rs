@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::command::Command;
 use crate::reply::{self, Reply};
+use crate::trace::RowStatus;
 use crate::view::{FieldNames, Row};
 use crate::{EntityId, FeatureView, Result, Store};
 
@@ -74,8 +75,10 @@ fn decode<T: FeatureView>(cmds: &[Command], replies: &[Reply<'_>]) -> Result<Opt
     let values = reply::hmget(cmd, T::READ_FIELDS.len(), reply)?;
     let row = Row::new(cmd.key(), FieldNames::Static(T::READ_FIELDS), values);
     if row.is_absent() {
+        crate::trace::row(T::VIEW, RowStatus::Missing);
         return Ok(None);
     }
+    crate::trace::row(T::VIEW, RowStatus::Found);
     T::decode(&row).map(Some)
 }
 

@@ -5,10 +5,13 @@
 
 use std::fmt;
 
+use crate::aggregate::{AggValue, ReadPlan, Spec};
 pub use crate::codec::VocabValue;
 use crate::codec::{ListField, ListSpec};
 use crate::command::Command;
+use crate::dynamic::Features;
 use crate::reply::{self, OwnedValues, Reply};
+use crate::trace::RowStatus;
 use crate::typed::now_ms;
 use crate::view::{empty_id, FieldNames, Row};
 use crate::{EntityId, Error, FeatureValue, KeyLayout, Result, Store};
@@ -29,6 +32,16 @@ pub struct VectorView {
     pub key: usize,
 }
 
+/// One real-time aggregation a vector reads from.
+#[derive(Debug, Clone, Copy)]
+pub struct VectorAggregation {
+    /// The aggregation's name.
+    pub name: &'static str,
+    /// Its resolved spec (a generated event or features struct's
+    /// [`spec`](crate::aggregate::AggregationFeatures::spec)).
+    pub spec: fn() -> &'static Spec,
+}
+
 /// A struct whose fields are features of one entity from several views: implemented by
 /// `#[derive(FeatureVector)]`, which also adds `vector`, `vector_batch`, `vector_with_report`,
 /// `WIDTH`, `COLUMNS`, `to_array`, `write_f32` and `to_matrix`.
@@ -40,6 +53,9 @@ pub trait FeatureVector: Sized {
     /// A multi-entity vector's entities, in key order (`key(user, item)`): each view is keyed
     /// by the id of its entity ([`VectorView::key`]). Empty when one id keys every view.
     const KEYS: &'static [&'static str] = &[];
+    /// The real-time aggregations read, each once, after the views and in the same round trip
+    /// (only in vectors keyed by one id).
+    const AGGREGATIONS: &'static [VectorAggregation] = &[];
 
     /// Builds the vector from one row per view of [`VIEWS`](Self::VIEWS).
     ///
@@ -70,7 +86,8 @@ pub enum Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldReport {
-    /// The view the field reads from.
+    /// The view the field reads from (for a field read from a real-time aggregation, the
+    /// aggregation).
     pub view: &'static str,
     /// The stored feature name.
     pub feature: &'static str,
@@ -137,7 +154,7 @@ pub struct BatchReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldCounts {
-    /// The view the field reads from.
+    /// The view the field reads from (or the real-time aggregation).
     pub view: &'static str,
     /// The stored feature name.
     pub feature: &'static str,
@@ -278,6 +295,10 @@ pub struct VectorRows<'a> {
     /// Per view: present, stale.
     state: Vec<(bool, bool)>,
     report: Option<&'a mut Report>,
+    /// Per aggregation of [`FeatureVector::AGGREGATIONS`]: its computed features.
+    aggregations: Vec<Features>,
+    /// [`FeatureVector::AGGREGATIONS`], for the report's names.
+    aggregation_names: &'static [VectorAggregation],
 }
 
 impl<'a> VectorRows<'a> {
@@ -301,6 +322,14 @@ impl<'a> VectorRows<'a> {
                     }
                     _ => false,
                 };
+                crate::trace::row(
+                    view.name,
+                    match (present, stale) {
+                        (false, _) => RowStatus::Missing,
+                        (true, true) => RowStatus::Stale,
+                        (true, false) => RowStatus::Found,
+                    },
+                );
                 Ok((present, stale))
             })
             .collect::<Result<_>>()?;
@@ -310,7 +339,49 @@ impl<'a> VectorRows<'a> {
             rows,
             state,
             report,
+            aggregations: Vec::new(),
+            aggregation_names: &[],
         })
+    }
+
+    /// Feature `index` (named `name`) of aggregation `aggregation` (an index into
+    /// [`FeatureVector::AGGREGATIONS`]), as `T`: its value computed at the time of the read.
+    ///
+    /// An aggregation always has a value (0 for counts and sums, `None` for the others), so
+    /// the report has the field as [`Source::Stored`], under the aggregation's name.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the value is not a `T`.
+    pub fn aggregate<T: AggValue>(
+        &mut self,
+        aggregation: usize,
+        index: usize,
+        name: &'static str,
+    ) -> Result<T> {
+        match self.aggregations.get_mut(aggregation) {
+            Some(features) => {
+                let value = crate::aggregate::take(features, index, name)?;
+                if let Some(report) = self.report.as_deref_mut() {
+                    report.fields.push(FieldReport {
+                        view: self
+                            .aggregation_names
+                            .get(aggregation)
+                            .map_or("?", |a| a.name),
+                        feature: name,
+                        source: Source::Stored,
+                        stale: false,
+                        out_of_vocab: false,
+                    });
+                }
+                Ok(value)
+            }
+            None => Err(Error::MissingFeature {
+                entity: self.entity.to_owned(),
+                view: format!("aggregation {aggregation}"),
+                feature: name.to_owned(),
+                stale: false,
+            }),
+        }
     }
 
     /// Feature `index` of view `view`, decoded as `T`: the stored value when the view's row is
@@ -387,6 +458,9 @@ impl<'a> VectorRows<'a> {
             }
         }
         if let Some(default) = default {
+            if let Some(v) = self.views.get(view) {
+                crate::trace::defaulted(v.name, v.read_fields.get(index).copied().unwrap_or("?"));
+            }
             self.record(view, index, Source::Defaulted, stale);
             return Ok(default());
         }
@@ -689,6 +763,7 @@ fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
 fn push_commands<T: FeatureVector>(
     entity: &str,
     layout: KeyLayout,
+    plans: &[ReadPlan],
     cmds: &mut Vec<Command>,
 ) -> Result<()> {
     for view in T::VIEWS {
@@ -697,7 +772,23 @@ fn push_commands<T: FeatureVector>(
         layout.push_id(&mut key, view.name, entity)?;
         cmds.push(Command::hmget(key, view.read_fields));
     }
+    for (agg, plan) in T::AGGREGATIONS.iter().zip(plans) {
+        plan.push_commands((agg.spec)().key(entity)?, cmds);
+    }
     Ok(())
+}
+
+/// The read plans of `T`'s aggregations at `now`, in order.
+fn aggregation_plans<T: FeatureVector>(now: u64) -> Vec<ReadPlan> {
+    T::AGGREGATIONS
+        .iter()
+        .map(|a| (a.spec)().read_plan(now))
+        .collect()
+}
+
+/// The commands of one entity of `T`: one per view, then each aggregation's.
+fn group_of<T: FeatureVector>(plans: &[ReadPlan]) -> usize {
+    T::VIEWS.len() + plans.iter().map(ReadPlan::group).sum::<usize>()
 }
 
 /// Decodes the replies of one entity's commands (one per view).
@@ -706,8 +797,24 @@ fn decode_entity<T: FeatureVector>(
     cmds: &[Command],
     replies: &[Reply<'_>],
     now: u64,
+    plans: &[ReadPlan],
     report: Option<&mut Report>,
 ) -> Result<T> {
+    let mut aggregations = Vec::with_capacity(plans.len());
+    let mut at = T::VIEWS.len();
+    for (agg, plan) in T::AGGREGATIONS.iter().zip(plans) {
+        let end = at + plan.group();
+        let (Some(cmds), Some(replies)) = (cmds.get(at..end), replies.get(at..end)) else {
+            return Err(Error::UnexpectedReply {
+                command: "HMGET",
+                key: entity.to_owned(),
+                expected: "one reply per command",
+                found: format!("{} replies", replies.len()),
+            });
+        };
+        aggregations.push((agg.spec)().compute(cmds, plan, replies)?);
+        at = end;
+    }
     let mut rows = Vec::with_capacity(T::VIEWS.len());
     for ((cmd, &r), view) in cmds.iter().zip(replies).zip(T::VIEWS) {
         let values = reply::hmget(cmd, view.read_fields.len(), r)?;
@@ -717,7 +824,10 @@ fn decode_entity<T: FeatureVector>(
             values,
         ));
     }
-    T::decode(&mut VectorRows::new(entity, T::VIEWS, rows, now, report)?)
+    let mut rows = VectorRows::new(entity, T::VIEWS, rows, now, report)?;
+    rows.aggregations = aggregations;
+    rows.aggregation_names = T::AGGREGATIONS;
+    T::decode(&mut rows)
 }
 
 /// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
@@ -751,10 +861,12 @@ async fn read_one<T: FeatureVector + Send>(
         T::VIEWS.first().map_or("", |v| v.name),
         async move {
             let entity = entity_text::<T>(&id)?;
-            let mut cmds = Vec::with_capacity(T::VIEWS.len());
-            push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
-            let mut out = Vec::with_capacity(1);
             let now = now_ms();
+            let plans = aggregation_plans::<T>(now);
+            let group = group_of::<T>(&plans);
+            let mut cmds = Vec::with_capacity(group);
+            push_commands::<T>(&entity, store.key_layout(), &plans, &mut cmds)?;
+            let mut out = Vec::with_capacity(1);
             let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
                 let mut report = Report::default();
                 let value = decode_entity(
@@ -762,13 +874,12 @@ async fn read_one<T: FeatureVector + Send>(
                     cmds,
                     replies,
                     now,
+                    &plans,
                     with_report.then_some(&mut report),
                 )?;
                 Ok((value, report))
             };
-            store
-                .run_reads(&cmds, T::VIEWS.len(), &mut out, decode)
-                .await?;
+            store.run_reads(&cmds, group, &mut out, decode).await?;
             out.pop().ok_or_else(|| Error::UnexpectedReply {
                 command: "HMGET",
                 key: cmds
@@ -809,7 +920,9 @@ where
         "vector_batch",
         T::VIEWS.first().map_or("", |v| v.name),
         async move {
-            let views = T::VIEWS.len().max(1);
+            let now = now_ms();
+            let plans = aggregation_plans::<T>(now);
+            let views = group_of::<T>(&plans).max(1);
             let per_chunk = (store.pipeline_chunk_size() / views).max(1);
             let ids = ids.into_iter();
             let mut out = Vec::with_capacity(ids.size_hint().0);
@@ -817,16 +930,26 @@ where
             let mut cmds = Vec::with_capacity(entities.capacity() * views);
             for id in ids {
                 let entity = entity_text::<T>(&id)?;
-                push_commands::<T>(&entity, store.key_layout(), &mut cmds)?;
+                push_commands::<T>(&entity, store.key_layout(), &plans, &mut cmds)?;
                 entities.push(entity);
                 if entities.len() == per_chunk {
-                    vector_chunk(store, &entities, &cmds, &mut out, report.as_deref_mut()).await?;
+                    let chunk = Chunk { now, plans: &plans };
+                    vector_chunk(
+                        store,
+                        chunk,
+                        &entities,
+                        &cmds,
+                        &mut out,
+                        report.as_deref_mut(),
+                    )
+                    .await?;
                     entities.clear();
                     cmds.clear();
                 }
             }
             if !entities.is_empty() {
-                vector_chunk(store, &entities, &cmds, &mut out, report).await?;
+                let chunk = Chunk { now, plans: &plans };
+                vector_chunk(store, chunk, &entities, &cmds, &mut out, report).await?;
             }
             Ok(out)
         },
@@ -850,35 +973,41 @@ where
     Ok((out, report))
 }
 
+/// The clock and aggregation plans of one batch.
+#[derive(Clone, Copy)]
+struct Chunk<'p> {
+    now: u64,
+    plans: &'p [ReadPlan],
+}
+
 async fn vector_chunk<T: FeatureVector + Send>(
     store: &Store,
+    Chunk { now, plans }: Chunk<'_>,
     entities: &[String],
     cmds: &[Command],
     out: &mut Vec<T>,
     report: Option<&mut BatchReport>,
 ) -> Result<()> {
-    let now = now_ms();
     let layout = store.key_layout();
-    debug_assert_eq!(cmds.len(), entities.len() * T::VIEWS.len());
+    let group = group_of::<T>(plans);
+    debug_assert_eq!(cmds.len(), entities.len() * group);
     let Some(batch) = report else {
         let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
             let entity = entity_of::<T>(cmds, layout);
-            decode_entity(entity, cmds, replies, now, None)
+            decode_entity(entity, cmds, replies, now, plans, None)
         };
-        return store.run_reads(cmds, T::VIEWS.len(), out, decode).await;
+        return store.run_reads(cmds, group, out, decode).await;
     };
     // Each entity's report is counted once the chunk has been read (a retried read decodes
     // again).
     let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
         let entity = entity_of::<T>(cmds, layout);
         let mut report = Report::default();
-        let value = decode_entity(entity, cmds, replies, now, Some(&mut report))?;
+        let value = decode_entity(entity, cmds, replies, now, plans, Some(&mut report))?;
         Ok((value, report))
     };
     let mut read = Vec::with_capacity(entities.len());
-    store
-        .run_reads(cmds, T::VIEWS.len(), &mut read, decode)
-        .await?;
+    store.run_reads(cmds, group, &mut read, decode).await?;
     out.reserve(read.len());
     for (value, report) in read {
         batch.add(&report);
@@ -890,8 +1019,16 @@ async fn vector_chunk<T: FeatureVector + Send>(
 /// The entity id of one entity's commands, from its first key (the call's own id text: the
 /// key is the first view's prefix, then the id, in a hash tag with [`KeyLayout::HashTag`]).
 fn entity_of<T: FeatureVector>(cmds: &[Command], layout: KeyLayout) -> &str {
-    let (Some(cmd), Some(view)) = (cmds.first(), T::VIEWS.first()) else {
+    let Some(cmd) = cmds.first() else {
         return "?";
+    };
+    let Some(view) = T::VIEWS.first() else {
+        // Only aggregations: `{prefix}{id}`.
+        let key = cmd.key();
+        return key
+            .find('{')
+            .and_then(|i| key[i + 1..].strip_suffix('}'))
+            .unwrap_or(key);
     };
     let id = cmd.key().strip_prefix(view.key_prefix).unwrap_or(cmd.key());
     match layout {

@@ -27,7 +27,7 @@ use redis::Value;
 use tokio::time::{timeout_at, Instant};
 
 use super::redis_client::{collect, redis_error, PipelineSink};
-use crate::command::{Command, Outcomes, WRITE_SCRIPT};
+use crate::command::{Command, Outcomes, AGG_SCRIPT, WRITE_SCRIPT};
 use crate::exchange::{Collect, Collected, Decode, Read};
 use crate::reply::{self, Reply};
 use crate::resp::{self, Frame, Sink};
@@ -236,7 +236,12 @@ impl Cluster {
     ) -> std::result::Result<Collected, Failure> {
         let encode = |out: &mut dyn Sink| {
             if plan.writes {
-                resp::args(out, &[b"SCRIPT", b"LOAD", WRITE_SCRIPT.as_bytes()]);
+                // A call's writes are all of one kind: entity writes or aggregation events.
+                let script = match plan.members.first().map(|&i| &cmds[i]) {
+                    Some(Command::Record(_)) => AGG_SCRIPT,
+                    _ => WRITE_SCRIPT,
+                };
+                resp::args(out, &[b"SCRIPT", b"LOAD", script.as_bytes()]);
             }
             for &i in &plan.members {
                 resp::command(out, &cmds[i]);
@@ -506,7 +511,7 @@ fn plan<'c>(
         });
         let plan = &mut plans[g].1;
         plan.members.push(i);
-        if matches!(cmd, Command::Write(_)) && !plan.writes {
+        if matches!(cmd, Command::Write(_) | Command::Record(_)) && !plan.writes {
             // `SCRIPT LOAD`, sent first.
             plan.replies += 1;
             plan.writes = true;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::command::{Command, Outcomes, UPDATED_AT};
+use crate::command::{Command, Op, Outcomes, RecordCommand, UPDATED_AT};
 use crate::exchange::Read;
 use crate::reply::{Replies, Reply};
 use crate::Result;
@@ -122,7 +122,20 @@ impl Embedded {
                         }) => i64::try_from(at.saturating_duration_since(now).as_millis())
                             .unwrap_or(i64::MAX),
                     }),
-                    Command::Write(_) => replies.push_other("a write in a read".to_owned()),
+                    Command::Pfcount { keys } => {
+                        // Exact: the union of the members, which this backend keeps as the
+                        // fields of each "HyperLogLog".
+                        let mut members = std::collections::HashSet::new();
+                        for key in keys {
+                            if let Some(e) = state.live(key, now) {
+                                members.extend(e.fields.keys().cloned());
+                            }
+                        }
+                        replies.push_int(i64::try_from(members.len()).unwrap_or(i64::MAX));
+                    }
+                    Command::Write(_) | Command::Record(_) => {
+                        replies.push_other("a write in a read".to_owned())
+                    }
                 }
             }
         }
@@ -136,6 +149,10 @@ impl Embedded {
         writes
             .iter()
             .map(|cmd| {
+                if let Command::Record(r) = cmd {
+                    state.maybe_sweep(now);
+                    return record(&mut state, r, now);
+                }
                 if let Command::Write(w) = cmd {
                     state.maybe_sweep(now);
                     let entry = state.live_or_insert(w.key(), now);
@@ -241,4 +258,156 @@ impl Embedded {
             .get(UPDATED_AT.as_bytes())?;
         crate::stamp::decode(raw).ok()
     }
+}
+
+/// Applies one aggregation event as [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) does: the
+/// overflow checks first, then the "HyperLogLogs" (kept as exact member sets), then each
+/// resolution's expired buckets and the event's bucket, then the expiry.
+fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
+    let refuse = |col: &str, what: &str| {
+        Err(crate::reply::server_error(
+            "EVALSHA",
+            &r.key,
+            format!(
+                "OVERFLOW the sum {col} of {} would {what}; the event was not recorded",
+                r.key
+            )
+            .as_bytes(),
+        ))
+    };
+    {
+        let entry = state.live(&r.key, now);
+        let get = |col: &str| -> Option<&[u8]> {
+            entry
+                .as_ref()
+                .and_then(|e| e.fields.get(col.as_bytes()))
+                .map(Vec::as_slice)
+        };
+        for b in &r.blocks {
+            for (op, col, val) in &b.ops {
+                let col = format!("{col}{}", b.idx);
+                let cur = get(&col).map(String::from_utf8_lossy);
+                match op {
+                    Op::SumInt => {
+                        let cur: i128 = cur.and_then(|c| c.parse().ok()).unwrap_or(0);
+                        let val: i128 = String::from_utf8_lossy(val).parse().unwrap_or(0);
+                        if (cur + val).unsigned_abs() >= 9_200_000_000_000_000_000 {
+                            return refuse(&col, "leave the 64-bit range");
+                        }
+                    }
+                    Op::SumFloat => {
+                        let cur: f64 = cur.and_then(|c| c.parse().ok()).unwrap_or(0.0);
+                        let val: f64 = String::from_utf8_lossy(val).parse().unwrap_or(0.0);
+                        if !(cur + val).is_finite() {
+                            return refuse(&col, "not be a finite float");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for h in &r.hlls {
+        let e = state.live_or_insert(&h.key, now);
+        e.fields
+            .insert(h.value.clone().into_boxed_slice(), Vec::new());
+        e.expires_at = now.checked_add(Duration::from_millis(h.ttl_ms));
+    }
+    let entry = state.live_or_insert(&r.key, now);
+    let num = |e: &Entry, f: &str| -> Option<i64> {
+        e.fields
+            .get(f.as_bytes())
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+    };
+    for b in &r.blocks {
+        let (lof, hif) = (format!("_lo:{}", b.tag), format!("_hi:{}", b.tag));
+        let (mut lo, mut hi) = (num(entry, &lof), num(entry, &hif));
+        if let (Some(l), Some(h)) = (lo, hi) {
+            if l < b.oldest {
+                for d in l..=h.min(b.oldest - 1) {
+                    for (_, col, _) in &b.ops {
+                        entry.fields.remove(format!("{col}{d}").as_bytes());
+                    }
+                }
+                (lo, hi) = if h < b.oldest {
+                    (None, None)
+                } else {
+                    (Some(b.oldest), Some(h))
+                };
+            }
+        }
+        let lo = lo.map_or(b.idx, |l| l.min(b.idx));
+        let hi = hi.map_or(b.idx, |h| h.max(b.idx));
+        let mut newer = true;
+        for (op, col, val) in &b.ops {
+            let field: Box<[u8]> = format!("{col}{}", b.idx).into_bytes().into_boxed_slice();
+            let old = entry
+                .fields
+                .get(&field)
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            let text = String::from_utf8_lossy(val);
+            let set = match op {
+                Op::Count | Op::SumInt => {
+                    let add: i64 = if *op == Op::Count {
+                        1
+                    } else {
+                        text.parse().unwrap_or(0)
+                    };
+                    let cur: i64 = old.and_then(|o| o.parse().ok()).unwrap_or(0);
+                    Some(cur.saturating_add(add).to_string())
+                }
+                Op::SumFloat => {
+                    let cur: f64 = old.and_then(|o| o.parse().ok()).unwrap_or(0.0);
+                    let sum = cur + text.parse::<f64>().unwrap_or(0.0);
+                    let mut out = Vec::new();
+                    crate::codec::FeatureValue::encode(&sum, &mut out);
+                    Some(String::from_utf8_lossy(&out).into_owned())
+                }
+                Op::LastTime => {
+                    let ts = r.ts_ms;
+                    newer = old
+                        .and_then(|o| o.parse::<u64>().ok())
+                        .is_none_or(|o| ts >= o);
+                    newer.then(|| text.into_owned())
+                }
+                Op::Last => newer.then(|| text.into_owned()),
+                Op::MinInt | Op::MaxInt => {
+                    let v: i64 = text.parse().unwrap_or(0);
+                    match old.and_then(|o| o.parse::<i64>().ok()) {
+                        Some(o)
+                            if (*op == Op::MinInt && v >= o) || (*op == Op::MaxInt && v <= o) =>
+                        {
+                            None
+                        }
+                        _ => Some(text.into_owned()),
+                    }
+                }
+                Op::MinFloat | Op::MaxFloat => {
+                    let v: f64 = text.parse().unwrap_or(0.0);
+                    match old.and_then(|o| o.parse::<f64>().ok()) {
+                        Some(o)
+                            if (*op == Op::MinFloat && v >= o)
+                                || (*op == Op::MaxFloat && v <= o) =>
+                        {
+                            None
+                        }
+                        _ => Some(text.into_owned()),
+                    }
+                }
+            };
+            if let Some(v) = set {
+                entry.fields.insert(field, v.into_bytes());
+            }
+        }
+        entry.fields.insert(
+            lof.into_bytes().into_boxed_slice(),
+            lo.to_string().into_bytes(),
+        );
+        entry.fields.insert(
+            hif.into_bytes().into_boxed_slice(),
+            hi.to_string().into_bytes(),
+        );
+    }
+    entry.expires_at = now.checked_add(Duration::from_millis(r.ttl_ms));
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::redis_client::{Managed, PipelineSink};
-use crate::command::{Command, Outcomes, WRITE_SCRIPT};
+use crate::command::{Command, Outcomes, AGG_SCRIPT, WRITE_SCRIPT};
 use crate::exchange::{Collect, Collected, Decode, Read};
 use crate::reply;
 use crate::resp::{self, Sink};
@@ -70,8 +70,9 @@ impl Server {
         let encode = |out: &mut dyn Sink| {
             resp::args(out, &[b"PING"]);
             resp::args(out, &[b"SCRIPT", b"LOAD", WRITE_SCRIPT.as_bytes()]);
+            resp::args(out, &[b"SCRIPT", b"LOAD", AGG_SCRIPT.as_bytes()]);
         };
-        let collected = self.collect(encode, 2, None, after).await?;
+        let collected = self.collect(encode, 3, None, after).await?;
         match collected.replies.get(0).and_then(|r| r.error_line()) {
             Some(line) if line.starts_with(b"NOAUTH") => Err(Error::Auth {
                 addr: self.addr.clone(),
@@ -159,14 +160,15 @@ impl Server {
             let again: Vec<&Command> = missing.iter().map(|&i| writes[i]).collect();
             let encode_again = |out: &mut dyn Sink| {
                 resp::args(out, &[b"SCRIPT", b"LOAD", WRITE_SCRIPT.as_bytes()]);
+                resp::args(out, &[b"SCRIPT", b"LOAD", AGG_SCRIPT.as_bytes()]);
                 encode(out, &again);
             };
-            let m = 1 + again.len() + usize::from(wait.is_some());
+            let m = 2 + again.len() + usize::from(wait.is_some());
             collected = self
                 .collect(encode_again, m, again.first().copied(), after)
                 .await?;
             let views = collected.replies.views();
-            for (&i, reply) in missing.iter().zip(views.iter().skip(1)) {
+            for (&i, reply) in missing.iter().zip(views.iter().skip(2)) {
                 results[i] = reply::script_write(writes[i], *reply);
             }
         }
