@@ -73,7 +73,8 @@ pub use fstore_runtime::registry;
 pub use fstore_runtime::registry::Registry;
 pub use fstore_runtime::typed::BatchRow;
 pub use fstore_runtime::vector::{
-    to_matrix, BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source, VectorView,
+    to_matrix, BatchReport, FeatureVector, FieldCounts, FieldReport, Report, Source,
+    VectorAggregation, VectorView,
 };
 pub use fstore_runtime::{
     BatchWriteError, Command, Embedded, EntityId, Error, FeatureValue, FeatureView, Fields,
@@ -349,7 +350,8 @@ pub use fstore_derive::FeatureView;
 ///
 /// | key | value | effect |
 /// |---|---|---|
-/// | `view` | a view name | **required**: the view the feature is read from |
+/// | `view` | a view name | **required** (or `aggregation`): the view the feature is read from |
+/// | `aggregation` | an aggregation of the registry | instead of `view`: the field is a feature of that real-time aggregation (see [Real-time aggregations](#real-time-aggregations)) |
 /// | `name` (or `rename`) | a string | the stored feature name, when it differs from the field's; each feature of a view may be read once |
 /// | `default` | a literal of the field's type (for floats also `f64::NAN`, `f64::INFINITY`, `f64::NEG_INFINITY`) | the value used when the feature is absent or its row is stale; not on `Option` or `Vec<f32>` fields |
 /// | `skip` | none | the field is read but left out of the model input (no columns) |
@@ -447,11 +449,40 @@ pub use fstore_derive::FeatureView;
 /// assert_eq!(FraudInputs::COLUMNS[4], "user_activity__last_category");
 /// ```
 ///
+/// # Real-time aggregations
+///
+/// With a registry, a field `#[fstore(aggregation = "user_txn")] txn_count_1h: i64` is feature
+/// `txn_count_1h` (or its `name = "..."`) of the registry's aggregation `user_txn`, computed at
+/// the time of the read in the same pipeline as the views (each aggregation read once, however
+/// many of its features the vector has). Checked at compile time: the aggregation and the
+/// feature exist (did-you-mean), the field's type is exactly the feature's value's (`count`
+/// `i64`, `distinct` `u64`, `sum` `i64` or `f64`, `avg` `Option<f64>`, `min`/`max`/`last` an
+/// `Option` of the event field's type), and the aggregation's entity is the vector's. `view`,
+/// `default`, `vocab`, `encode`, `len` and `encoding` do not apply; an aggregation always has a
+/// value (0 counts and sums, `None` for the others without events). Not yet in a vector with
+/// `key(...)`. As model input, a number or a `bool` is one column named `aggregation__feature`
+/// (`None` is NaN); a `last` string has no vocabulary, so, like a view's `String` without one,
+/// it is a compile error unless the field is `skip`ped. A report has the field as stored, under
+/// the aggregation's name.
+///
+/// ```ignore
+/// #[derive(fstore::FeatureVector)]
+/// #[feature_vector(registry = "features.toml")]
+/// struct FraudInputs {
+///     #[fstore(view = "user_profile")]
+///     age: i64,
+///     #[fstore(aggregation = "user_txn")]
+///     txn_count_1h: i64, // column `user_txn__txn_count_1h`
+///     #[fstore(aggregation = "user_txn", name = "amount_avg_24h")]
+///     avg_amount: Option<f64>,
+/// }
+/// ```
+///
 /// # Generated items
 ///
 /// | item | what |
 /// |---|---|
-/// | `T::vector(&store, id) -> Result<T>` | one pipeline of one `HMGET` per view |
+/// | `T::vector(&store, id) -> Result<T>` | one pipeline of one `HMGET` per view (and each aggregation's reads) |
 /// | `T::vector_with_report(&store, id) -> Result<(T, Report)>` | the same, plus which fields were stored, defaulted, stale or outside their `vocab` ([`Report`]) |
 /// | `T::vector_batch(&store, ids) -> Result<Vec<T>>` | ids × views `HMGET`s, one pipeline per [`Store::pipeline_chunk_size`] commands; results in input order |
 /// | `T::vector_batch_with_report(&store, ids) -> Result<(Vec<T>, BatchReport)>` | the same, plus per-field counts of stored, defaulted, null, stale and out-of-vocabulary values ([`BatchReport`]) |

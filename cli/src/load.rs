@@ -2,7 +2,7 @@
 //! view of the registry.
 //!
 //! Every row is checked before anything of it is written: its cells are read as their
-//! feature's registry type (text cells by the runtime's [codec](fstore_runtime::codec), the
+//! feature's registry type (text cells by the runtime's [`codec`], the
 //! same text format every writer stores), then the row goes through the dynamic API's own
 //! checks (those of [`Store::check_write`]: range, `len`, `vocab` on a store that refuses values
 //! outside it, the entity id). A row that fails is *rejected*, with its place in the file and

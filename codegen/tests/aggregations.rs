@@ -152,6 +152,33 @@ fn the_spec_is_the_declaration_as_literals() {
 }
 
 #[test]
+fn aggregation_spec_is_the_features_structs_spec_expression() {
+    let registry = registry(USER_TXN);
+    let aggregation = registry.aggregation("user_txn").unwrap();
+    let spec =
+        fstore_codegen::aggregation_spec(&registry, aggregation, &quote!(::fstore)).to_string();
+    // One `&'static Spec` expression, the body of the features struct's `spec()`.
+    assert!(
+        spec.starts_with("{ static SPEC : :: std :: sync :: OnceLock"),
+        "{spec}"
+    );
+    assert!(
+        code_of(USER_TXN).contains(&format!(
+            "fn spec () -> & 'static :: fstore :: __private :: agg :: Spec {{ {spec} }}"
+        )),
+        "{spec}"
+    );
+    // Under another crate path.
+    let renamed =
+        fstore_codegen::aggregation_spec(&registry, aggregation, &quote!(my_fstore)).to_string();
+    assert!(
+        renamed.contains("match my_fstore :: __private :: agg :: Spec :: build (\"user_txn\""),
+        "{renamed}"
+    );
+    assert!(!renamed.contains(":: fstore"), "{renamed}");
+}
+
+#[test]
 fn the_key_prefix_follows_namespace_and_version() {
     let registry = Registry::parse(
         &format!("[store]\nnamespace = \"risk\"\nversion = 3\n[entities.user]\n{USER_TXN}"),

@@ -46,8 +46,8 @@ const VECTOR_KEYS: &str = "`registry`, `key`, `max_age`, `namespace`, `version` 
 /// The keys `#[fstore]` accepts on a `FeatureView` field.
 const FIELD_KEYS: &str = "`default`, `rename`, `vocab`, `len` or `encoding`";
 /// The keys `#[fstore]` accepts on a `FeatureVector` field.
-const VECTOR_FIELD_KEYS: &str =
-    "`view`, `name` (or `rename`), `default`, `skip`, `vocab`, `encode`, `len` or `encoding`";
+const VECTOR_FIELD_KEYS: &str = "`view`, `aggregation`, `name` (or `rename`), `default`, `skip`, \
+                                 `vocab`, `encode`, `len` or `encoding`";
 
 /// Where the keys live, the same in both struct attributes: `registry = "features.toml"`, whose
 /// `[store]` fixes them, or `namespace = "fs"` and `version = 1` given here.
@@ -88,13 +88,16 @@ pub struct VectorAttrs {
 }
 
 /// `#[fstore(default = ..., rename = "...", len = 8, encoding = "json")]` on a `FeatureView`
-/// field; a `FeatureVector` field adds `view`, `name` (a synonym of `rename`), `skip`, `vocab`
-/// and `encode`.
+/// field; a `FeatureVector` field adds `view` (or `aggregation`), `name` (a synonym of `rename`),
+/// `skip`, `vocab` and `encode`.
 #[derive(Default)]
 pub struct FieldAttrs {
     pub rename: Option<LitStr>,
     pub default: Option<Expr>,
     pub view: Option<LitStr>,
+    /// `aggregation = "user_txn"`: a vector field read from a real-time aggregation of the
+    /// registry instead of a view.
+    pub aggregation: Option<LitStr>,
     /// The `skip` key, for spans.
     pub skip: Option<Ident>,
     pub vocab: Option<Vocab>,
@@ -234,6 +237,7 @@ pub fn field_attrs(cx: &mut Ctxt, attrs: &[Attribute], derive: Derive) -> FieldA
         Some("name") if vector => rename(cx, meta, vector, &mut out.rename),
         Some("default") => set(cx, meta, A, &mut out.default),
         Some("view") if vector => set(cx, meta, A, &mut out.view),
+        Some("aggregation") if vector => set(cx, meta, A, &mut out.aggregation),
         Some("skip") if vector => {
             set_once(cx, meta, A, &mut out.skip, key_ident(meta));
             Ok(())

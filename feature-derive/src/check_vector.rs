@@ -1,6 +1,7 @@
 //! Validation of `#[derive(FeatureVector)]`: the fields' views and features (against the registry
-//! when there is one), their vector keys, and each view's freshness; each field's model input is
-//! resolved by [`column`](crate::column).
+//! when there is one), their vector keys, and each view's freshness; the fields read from the
+//! registry's real-time aggregations; each field's model input is resolved by
+//! [`column`](crate::column).
 
 use std::collections::HashMap;
 
@@ -8,9 +9,9 @@ use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::{Ident, LitStr};
 
-use fstore_registry::{suggestion, DefaultValue, Feature};
+use fstore_registry::{suggestion, DefaultValue, Feature, Registry};
 
-use crate::ast::{Field, Scalar, Vector};
+use crate::ast::{Field, Kind, Scalar, Vector};
 use crate::check::{self, Declared, ListDecl};
 use crate::column::{parse_encode, Column, Source, ENCODINGS};
 use crate::ctxt::Ctxt;
@@ -20,10 +21,14 @@ use crate::registry::{self, Loaded};
 pub struct CheckedVector {
     /// The views read, each once, in order of first use.
     pub views: Vec<ViewSpec>,
+    /// The real-time aggregations read, each once, in order of first use.
+    pub aggregations: Vec<AggregationSpec>,
     /// One per field, in field order.
     pub fields: Vec<FieldSpec>,
     /// The registry file's absolute path, when the vector is checked against one.
     pub registry_path: Option<String>,
+    /// The registry, when the vector is checked against one: its aggregations' declarations.
+    pub registry: Option<Registry>,
     /// A multi-entity vector's entities, in key order (`key(user, item)`); empty when one id
     /// keys every view.
     pub keys: Vec<String>,
@@ -45,13 +50,32 @@ pub struct ViewSpec {
     pub max_age_ms: Option<u64>,
 }
 
+/// One real-time aggregation a vector reads.
+pub struct AggregationSpec {
+    pub name: String,
+    /// The registry's entity of the aggregation.
+    pub entity: String,
+    /// The `aggregation = "..."` of the first field that reads it, for errors about it.
+    pub first_field: Span,
+}
+
+/// Where a field's value is read from.
+#[derive(Clone, Copy)]
+pub enum Read {
+    /// Feature `index` of view `view`: indices into [`CheckedVector::views`] and that view's
+    /// features.
+    View { view: usize, index: usize },
+    /// Feature `index` of aggregation `aggregation`: an index into
+    /// [`CheckedVector::aggregations`], and the feature's position in the registry's
+    /// declaration (the aggregation's spec computes every feature, in that order).
+    Aggregation { aggregation: usize, index: usize },
+}
+
 /// How one field is read and turned into model input.
 pub struct FieldSpec {
-    /// Index into [`CheckedVector::views`].
-    pub view: usize,
-    /// Index into that view's features.
-    pub feature_index: usize,
-    /// The stored feature name.
+    /// Where the value is read from.
+    pub read: Read,
+    /// The stored feature name (an aggregation's feature name).
     pub feature: String,
     /// The registry's default, where the field has none of its own.
     pub registry_default: Option<DefaultValue>,
@@ -109,6 +133,7 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
         namespace,
         version,
         views: Vec::new(),
+        aggregations: Vec::new(),
         seen: HashMap::new(),
     };
     let fields: Vec<Option<FieldSpec>> = vector
@@ -116,17 +141,20 @@ pub fn check(cx: &mut Ctxt, vector: &Vector<'_>) -> Option<CheckedVector> {
         .iter()
         .map(|field| field_spec(cx, &schema, &mut reads, field))
         .collect();
-    let mut views = reads.views;
+    let (mut views, aggregations) = (reads.views, reads.aggregations);
     max_age(cx, &schema, &mut views, vector);
-    let keys = entities(cx, &schema, &mut views, vector);
+    let keys = entities(cx, &schema, &mut views, &aggregations, vector);
+    let registry_path = match &schema {
+        Schema::Registry(loaded) => Some(loaded.absolute.clone()),
+        _ => None,
+    };
     Some(CheckedVector {
         keys,
         views,
+        aggregations,
         fields: fields.into_iter().collect::<Option<Vec<_>>>()?,
-        registry_path: match &schema {
-            Schema::Registry(loaded) => Some(loaded.absolute.clone()),
-            _ => None,
-        },
+        registry_path,
+        registry: loaded.flatten().map(|l| l.registry),
     })
 }
 
@@ -138,6 +166,9 @@ fn field_spec<'a>(
     reads: &mut Reads<'a>,
     field: &Field<'a>,
 ) -> Option<FieldSpec> {
+    if let Some(aggregation) = &field.attrs.aggregation {
+        return aggregation_field(cx, schema, reads, field, aggregation);
+    }
     check::field(cx, field);
     field_keys(cx, field);
     let (feature, span) = field.feature_name();
@@ -147,7 +178,7 @@ fn field_spec<'a>(
     if let Schema::Standalone = schema {
         check::key_part(cx, Some(view_lit), "view name");
     }
-    let (view, feature_index) = reads.add(cx, field, &view_name, &feature, span)?;
+    let (view, index) = reads.add(cx, field, &view_name, &feature, span)?;
     // Without the registry's feature, what it would have said about the field is unknown:
     // report nothing more about it.
     let rfeature = registry_feature(cx, schema, field, view_lit, &feature, span).ok()?;
@@ -163,8 +194,7 @@ fn field_spec<'a>(
     };
     let column = source.column(cx, list)?;
     Some(FieldSpec {
-        view,
-        feature_index,
+        read: Read::View { view, index },
         registry_default: rfeature.and_then(|r| check::registry_default(field, r)),
         feature,
         list,
@@ -172,13 +202,33 @@ fn field_spec<'a>(
     })
 }
 
-/// The views a vector reads, built field by field, and the fields that read each feature.
+/// The views and aggregations a vector reads, built field by field, and the fields that read
+/// each feature.
 struct Reads<'a> {
     namespace: String,
     version: u32,
     views: Vec<ViewSpec>,
-    /// The field that reads each `(view, feature)`.
-    seen: HashMap<(String, String), &'a Ident>,
+    aggregations: Vec<AggregationSpec>,
+    /// The field that reads each `(view, feature)` (or `(aggregation, feature)`, under
+    /// [`Origin::Aggregation`]).
+    seen: HashMap<(Origin, String, String), &'a Ident>,
+}
+
+/// What a vector reads a feature from, for [`Reads::seen`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Origin {
+    View,
+    Aggregation,
+}
+
+impl Origin {
+    /// For messages: `view` or `aggregation`.
+    fn noun(self) -> &'static str {
+        match self {
+            Origin::View => "view",
+            Origin::Aggregation => "aggregation",
+        }
+    }
 }
 
 impl<'a> Reads<'a> {
@@ -193,18 +243,7 @@ impl<'a> Reads<'a> {
         feature: &str,
         span: Span,
     ) -> Option<(usize, usize)> {
-        let read = (view.to_owned(), feature.to_owned());
-        if let Some(first) = self.seen.insert(read, field.ident) {
-            cx.push(syn::Error::new(
-                span,
-                format!(
-                    "feature `{feature}` of view `{view}` is already read by field `{}`; a \
-                     vector reads each feature once, so remove one of them",
-                    first.unraw()
-                ),
-            ));
-            return None;
-        }
+        self.first_read(cx, field, Origin::View, view, feature, span)?;
         let index = match self.views.iter().position(|v| v.name == view) {
             Some(index) => index,
             None => {
@@ -224,6 +263,61 @@ impl<'a> Reads<'a> {
         features.push(feature.to_owned());
         Some((index, features.len() - 1))
     }
+
+    /// Adds aggregation `name` (of `entity`), read by `field` (whose `aggregation = "..."` is
+    /// `lit`) for `feature` (its stored name at `span`): the aggregation's index in the vector.
+    /// A second field reading the same feature is an error on `span`.
+    fn add_aggregation(
+        &mut self,
+        cx: &mut Ctxt,
+        field: &Field<'a>,
+        (lit, entity): (&LitStr, &str),
+        feature: &str,
+        span: Span,
+    ) -> Option<usize> {
+        let name = lit.value();
+        self.first_read(cx, field, Origin::Aggregation, &name, feature, span)?;
+        Some(
+            match self.aggregations.iter().position(|a| a.name == name) {
+                Some(index) => index,
+                None => {
+                    self.aggregations.push(AggregationSpec {
+                        name,
+                        entity: entity.to_owned(),
+                        first_field: lit.span(),
+                    });
+                    self.aggregations.len() - 1
+                }
+            },
+        )
+    }
+
+    /// Notes that `field` reads `feature` of `origin` `name`; `None` (and an error on `span`)
+    /// when another field already does.
+    fn first_read(
+        &mut self,
+        cx: &mut Ctxt,
+        field: &Field<'a>,
+        origin: Origin,
+        name: &str,
+        feature: &str,
+        span: Span,
+    ) -> Option<()> {
+        let read = (origin, name.to_owned(), feature.to_owned());
+        if let Some(first) = self.seen.insert(read, field.ident) {
+            cx.push(syn::Error::new(
+                span,
+                format!(
+                    "feature `{feature}` of {} `{name}` is already read by field `{}`; a vector \
+                     reads each feature once, so remove one of them",
+                    origin.noun(),
+                    first.unraw()
+                ),
+            ));
+            return None;
+        }
+        Some(())
+    }
 }
 
 /// A field names the view it is read from; the error goes on the field.
@@ -235,12 +329,160 @@ fn view_of<'f>(cx: &mut Ctxt, field: &'f Field<'_>) -> Option<&'f LitStr> {
             field.ident,
             format!(
                 "field `{}` has no view: add `#[fstore(view = \"...\")]` naming the feature view \
-                 it is read from",
+                 it is read from (or `aggregation = \"...\"` naming a real-time aggregation of \
+                 the registry)",
                 field.ident.unraw()
             ),
         );
     }
     view
+}
+
+/// Checks a field read from a real-time aggregation (`lit`, its `aggregation = "..."`), and how
+/// it becomes model input; `None` when something is wrong with it. The aggregation is the
+/// registry's (so the vector needs one), of the vector's entity; the feature is one of it; the
+/// field's type is exactly the feature's value's; `view`, `default` and the keys of view fields
+/// do not apply.
+fn aggregation_field<'a>(
+    cx: &mut Ctxt,
+    schema: &Schema<'_>,
+    reads: &mut Reads<'a>,
+    field: &Field<'a>,
+    lit: &LitStr,
+) -> Option<FieldSpec> {
+    aggregation_keys(cx, field, lit);
+    let loaded = match schema {
+        Schema::Registry(loaded) => *loaded,
+        Schema::Broken => return None,
+        Schema::Standalone => {
+            cx.error_spanned_by(
+                lit,
+                "`aggregation` needs a registry, which declares the aggregation: add \
+                 `registry = \"features.toml\"` to `#[feature_vector(...)]`",
+            );
+            return None;
+        }
+    };
+    let name = lit.value();
+    let Some(aggregation) = loaded.registry.aggregation(&name) else {
+        let names = loaded.registry.aggregations.iter().map(|a| a.name.as_str());
+        let help = suggestion(&name, names);
+        cx.error_spanned_by(
+            lit,
+            format!("no aggregation `{name}` in `{}`; {help}", loaded.name),
+        );
+        return None;
+    };
+    let (feature, span) = field.feature_name();
+    let Some(index) = aggregation.features.iter().position(|f| f.name == feature) else {
+        let help = suggestion(&feature, aggregation.feature_names());
+        cx.push(syn::Error::new(
+            span,
+            format!("no feature `{feature}` in aggregation `{name}`; {help}"),
+        ));
+        return None;
+    };
+    let rfeature = &aggregation.features[index];
+    let expected = aggregation.result_rust_type(rfeature);
+    let Some(kind) = field.kind.filter(|k| kind_text(*k) == expected) else {
+        let of = rfeature
+            .of
+            .as_deref()
+            .map_or_else(String::new, |of| format!(" of `{of}`"));
+        cx.error_spanned_by(
+            field.ty,
+            format!(
+                "`{feature}` of aggregation `{name}` (`fn = \"{}\"`{of}, {}:{}) is \
+                 `{expected}`, and the field is `{}`: make the field `{expected}`",
+                rfeature.function.name(),
+                loaded.name,
+                rfeature.location.line,
+                check::type_text(field.ty)
+            ),
+        );
+        return None;
+    };
+    let aggregation_index =
+        reads.add_aggregation(cx, field, (lit, &aggregation.entity), &feature, span)?;
+    let column = if field.attrs.skip.is_some() {
+        Column::Skip
+    } else if kind.scalar == Scalar::String {
+        cx.error_spanned_by(
+            field.ident,
+            format!(
+                "`{feature}` of aggregation `{name}` is the last `String` of its window, which has \
+                 no vocabulary, so it cannot be model input: mark the field `#[fstore(skip)]`, or \
+                 read it with the aggregation's own struct instead"
+            ),
+        );
+        return None;
+    } else {
+        Column::Number
+    };
+    Some(FieldSpec {
+        read: Read::Aggregation {
+            aggregation: aggregation_index,
+            index,
+        },
+        feature,
+        registry_default: None,
+        list: None,
+        column,
+    })
+}
+
+/// The keys that do not apply to a field read from aggregation `lit`: `view` (a field is read
+/// from one or the other), `default` (an aggregation always has a value) and the view fields'
+/// `vocab`, `encode`, `len` and `encoding`; each error goes on the key.
+fn aggregation_keys(cx: &mut Ctxt, field: &Field<'_>, lit: &LitStr) {
+    let attrs = &field.attrs;
+    let (name, aggregation) = (field.ident.unraw(), lit.value());
+    if let Some(view) = &attrs.view {
+        cx.error_spanned_by(
+            view,
+            format!(
+                "`{name}` names both a `view` and an `aggregation`: a field is read from one \
+                 view or one aggregation; remove one of them"
+            ),
+        );
+    }
+    if let Some(default) = &attrs.default {
+        cx.error_spanned_by(
+            default,
+            format!(
+                "`default` on `{name}`, read from aggregation `{aggregation}`, never applies: an \
+                 aggregation always has a value (0 for counts and sums without events, `None` for \
+                 the others); remove it"
+            ),
+        );
+    }
+    let keys = [
+        attrs.vocab.as_ref().map(|v| &v.key),
+        attrs.encode.as_ref().map(|e| &e.key),
+        attrs.len.as_ref().map(|l| &l.key),
+        attrs.encoding.as_ref().map(|e| &e.key),
+    ];
+    for key in keys.into_iter().flatten() {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "`{key}` is only for fields read from a view, and `{name}` is read from \
+                 aggregation `{aggregation}`; remove it"
+            ),
+        );
+    }
+}
+
+/// A field's type as an aggregation's feature type is named
+/// ([`Aggregation::result_rust_type`](fstore_registry::Aggregation::result_rust_type)):
+/// `i64`, `Option<f64>`.
+fn kind_text(kind: Kind) -> String {
+    let scalar = kind.scalar.rust_name();
+    if kind.optional {
+        format!("Option<{scalar}>")
+    } else {
+        scalar.to_owned()
+    }
 }
 
 /// The registry's feature that `field` reads, checked to exist and to fit the field's type:
@@ -281,6 +523,7 @@ fn entities(
     cx: &mut Ctxt,
     schema: &Schema<'_>,
     views: &mut [ViewSpec],
+    aggregations: &[AggregationSpec],
     vector: &Vector<'_>,
 ) -> Vec<String> {
     let declared = vector.attrs.key.as_ref();
@@ -302,11 +545,40 @@ fn entities(
         view.entity = loaded.registry.view(&view.name).map(|v| v.entity.clone());
     }
     let name = vector.ident.unraw();
+    if declared.is_some() {
+        for aggregation in aggregations {
+            cx.push(syn::Error::new(
+                aggregation.first_field,
+                format!(
+                    "a vector with `key(...)` (several entities) cannot read real-time \
+                     aggregations yet; read `{}` in a vector keyed by one `{}` id, or on its own \
+                     (its struct's `read`)",
+                    aggregation.name, aggregation.entity
+                ),
+            ));
+        }
+    }
     let Some((key, entities)) = declared else {
-        // One entity: the first view's; a view of another is an error on its first field.
-        let Some(first) = views.iter().find_map(|v| v.entity.clone()) else {
+        // One entity: the first view's (else the first aggregation's); a view or an aggregation
+        // of another is an error on its first field.
+        let Some(first) = views
+            .iter()
+            .find_map(|v| v.entity.clone())
+            .or_else(|| aggregations.first().map(|a| a.entity.clone()))
+        else {
             return Vec::new();
         };
+        for aggregation in aggregations.iter().filter(|a| a.entity != first) {
+            cx.push(syn::Error::new(
+                aggregation.first_field,
+                format!(
+                    "aggregation `{}` is keyed by entity `{}`, and this vector by `{first}`: one \
+                     id cannot key both; read `{}` in a vector of `{}`s, or on its own (its \
+                     struct's `read`)",
+                    aggregation.name, aggregation.entity, aggregation.name, aggregation.entity
+                ),
+            ));
+        }
         for view in views.iter() {
             let Some(entity) = view.entity.as_deref().filter(|e| *e != first) else {
                 continue;
@@ -391,7 +663,10 @@ fn max_age(cx: &mut Ctxt, schema: &Schema<'_>, views: &mut [ViewSpec], vector: &
         }
     }
     // Fields without a view (already errors) may be the ones that read it.
-    let viewless = vector.fields.iter().any(|f| f.attrs.view.is_none());
+    let viewless = vector
+        .fields
+        .iter()
+        .any(|f| f.attrs.view.is_none() && f.attrs.aggregation.is_none());
     for (key, lit) in vector.attrs.max_age.iter().flatten() {
         let name = key.unraw().to_string();
         let seconds = check::duration_seconds(cx, lit, "max_age");

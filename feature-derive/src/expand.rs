@@ -177,6 +177,21 @@ mod tests {
     }
 
     #[test]
+    fn an_aggregation_field_needs_a_registry() {
+        let out = expand(
+            r#"struct Inputs {
+                #[fstore(view = "a")] n: i64,
+                #[fstore(aggregation = "user_txn", default = 1)] txn_count_1h: i64,
+            }"#,
+            Derive::Vector,
+        );
+        // No registry; a `default` that never applies.
+        assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+        assert!(out.contains("`aggregation` needs a registry"), "{out}");
+        assert!(!out.contains("AGGREGATIONS"), "{out}");
+    }
+
+    #[test]
     fn a_vector_with_errors_gets_every_error_beside_a_stub() {
         let out = expand(
             r#"struct Inputs {

@@ -1,5 +1,6 @@
-//! Code generation for `#[derive(FeatureVector)]`: the `FeatureVector` impl, the model input's
-//! width and column names, and the typed methods.
+//! Code generation for `#[derive(FeatureVector)]`: the `FeatureVector` impl (with the specs of
+//! the real-time aggregations it reads, from `fstore_codegen`), the model input's width and
+//! column names, and the typed methods.
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -9,7 +10,7 @@ use syn::Ident;
 
 use crate::ast::Vector;
 use crate::attr::fstore_path;
-use crate::check_vector::CheckedVector;
+use crate::check_vector::{CheckedVector, Read};
 use crate::column::Column;
 use crate::expand_default::field_default;
 use crate::expand_view::list_spec;
@@ -46,6 +47,7 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
         }
     });
     let keys = &checked.keys;
+    let aggregations = aggregations(krate, checked);
 
     let decode_fields = vector
         .fields
@@ -54,10 +56,21 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
         .map(|(field, spec)| {
             let f = field.ident;
             let ty = field.ty;
-            let view = Literal::usize_unsuffixed(spec.view);
-            // `_updated_at` is last, so a feature's position in the row is its position in the view.
-            let index = Literal::usize_unsuffixed(spec.feature_index);
             let rows = quote!(#krate::__private::VectorRows);
+            let (view, index) = match spec.read {
+                Read::View { view, index } => (view, index),
+                Read::Aggregation { aggregation, index } => {
+                    let aggregation = Literal::usize_unsuffixed(aggregation);
+                    let index = Literal::usize_unsuffixed(index);
+                    let feature = &spec.feature;
+                    return quote_spanned! {ty.span()=>
+                        #f: #rows::aggregate::<#ty>(rows, #aggregation, #index, #feature)?
+                    };
+                }
+            };
+            let view = Literal::usize_unsuffixed(view);
+            // `_updated_at` is last, so a feature's position in the row is its position in the view.
+            let index = Literal::usize_unsuffixed(index);
             if let Some(list) = &spec.list {
                 let spec = list_spec(&quote!(#krate::__private), list);
                 return quote_spanned! {ty.span()=>
@@ -104,10 +117,11 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
                 #private::list_columns(&self.#f, &mut out[#start..#end]);
             },
         });
-        columns.extend(
-            spec.column
-                .names(&checked.views[spec.view].name, &spec.feature),
-        );
+        let source = match spec.read {
+            Read::View { view, .. } => &checked.views[view].name,
+            Read::Aggregation { aggregation, .. } => &checked.aggregations[aggregation].name,
+        };
+        columns.extend(spec.column.names(source, &spec.feature));
         offset += width;
     }
     let width = offset;
@@ -135,6 +149,7 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
             const VIEWS: &'static [#krate::__private::VectorView] = &[#(#views),*];
             const WIDTH: ::core::primitive::usize = #width_lit;
             const KEYS: &'static [&'static ::core::primitive::str] = &[#(#keys),*];
+            #aggregations
 
             fn decode(
                 rows: &mut #krate::__private::VectorRows<'_>,
@@ -166,6 +181,37 @@ pub fn expand(vector: &Vector<'_>, checked: &CheckedVector) -> TokenStream {
     }
 }
 
+/// `FeatureVector::AGGREGATIONS` of a vector that reads real-time aggregations (nothing for one
+/// that reads none): each aggregation's name and a function returning its spec, built once from
+/// the registry's declaration by the same generator as `registry!`'s structs.
+fn aggregations(krate: &TokenStream, checked: &CheckedVector) -> TokenStream {
+    let Some(registry) = checked.registry.as_ref() else {
+        return TokenStream::new();
+    };
+    if checked.aggregations.is_empty() {
+        return TokenStream::new();
+    }
+    let items = checked.aggregations.iter().filter_map(|spec| {
+        let aggregation = registry.aggregation(&spec.name)?;
+        let name = &spec.name;
+        let build = fstore_codegen::aggregation_spec(registry, aggregation, krate);
+        Some(quote! {
+            #krate::__private::VectorAggregation {
+                name: #name,
+                spec: {
+                    fn spec() -> &'static #krate::__private::agg::Spec {
+                        #build
+                    }
+                    spec
+                },
+            }
+        })
+    });
+    quote! {
+        const AGGREGATIONS: &'static [#krate::__private::VectorAggregation] = &[#(#items),*];
+    }
+}
+
 /// `WIDTH`, `COLUMNS` and the typed methods of a vector keyed by one id; they forward to the
 /// typed operations in `fstore::__private` and to the trait. Also emitted (with no columns)
 /// beside a stub impl when the derive fails, so that callers see no second error. `krate` is the
@@ -183,7 +229,8 @@ pub fn inherent_items(
         #[automatically_derived]
         #[allow(dead_code)]
         impl #ident {
-            /// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
+            /// Reads the vector of entity `id`: one `HMGET` per view (and each real-time
+            /// aggregation's reads), all in one pipeline.
             ///
             /// # Errors
             /// `Error::MissingFeature` for a required feature with no value (or a stale row) and
@@ -390,7 +437,8 @@ fn model_items(
 
             #[doc = #columns_doc]
             ///
-            /// `view__feature` for a number, a bool or an index-encoded string;
+            /// `view__feature` for a number, a bool or an index-encoded string (and
+            /// `aggregation__feature` for a feature of a real-time aggregation);
             /// `view__feature=entry` for each entry of a one-hot string; `view__feature[i]` for
             /// each element of a list. Skipped fields have none.
             pub const COLUMNS: [&'static ::core::primitive::str; #width_lit] = [#(#columns),*];

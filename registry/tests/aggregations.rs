@@ -1399,3 +1399,45 @@ fn a_registry_without_aggregations_keeps_its_canonical_text() {
         )
     );
 }
+
+#[test]
+fn generated_event_and_builder_structs_do_not_clash() {
+    // Aggregation `card` generates `Card` and `CardEvent`; view `card_event` generates
+    // `CardEvent` too.
+    let src = "[entities.user]\n\
+        [views.card_event]\nentity = \"user\"\nttl = \"1h\"\n[views.card_event.features]\nx = \"int\"\n\
+        [aggregations.card]\nentity = \"user\"\ngranularity = \"1m\"\n\
+        [aggregations.card.features]\nn = { fn = \"count\", window = \"10m\" }\n";
+    let text = errors(src);
+    assert!(
+        text.contains(
+            "view `card_event` and aggregation `card` would both generate the struct `CardEvent`"
+        ),
+        "{text}"
+    );
+    // View `profile` generates `ProfileBuilder`, as aggregation `profile_builder` would.
+    let src = "[entities.user]\n\
+        [views.profile]\nentity = \"user\"\nttl = \"1h\"\n[views.profile.features]\nx = \"int\"\n\
+        [aggregations.profile_builder]\nentity = \"user\"\ngranularity = \"1m\"\n\
+        [aggregations.profile_builder.features]\nn = { fn = \"count\", window = \"10m\" }\n";
+    let text = errors(src);
+    assert!(
+        text.contains("view `profile` and aggregation `profile_builder` would both generate the struct `ProfileBuilder`"),
+        "{text}"
+    );
+    // Aggregations `card` and `card_event`, in either order.
+    for (first, second) in [("card", "card_event"), ("card_event", "card")] {
+        let src = format!(
+            "[entities.user]\n\
+             [aggregations.{first}]\nentity = \"user\"\ngranularity = \"1m\"\n\
+             [aggregations.{first}.features]\nn = {{ fn = \"count\", window = \"10m\" }}\n\
+             [aggregations.{second}]\nentity = \"user\"\ngranularity = \"1m\"\n\
+             [aggregations.{second}.features]\nn = {{ fn = \"count\", window = \"10m\" }}\n"
+        );
+        let text = errors(&src);
+        assert!(
+            text.contains("would both generate the struct `CardEvent`"),
+            "{text}"
+        );
+    }
+}

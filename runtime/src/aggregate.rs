@@ -74,7 +74,7 @@ pub enum Recorded {
     Future,
 }
 
-/// What a [`Store::record_batch`] did: how many events were applied, and which were refused
+/// What a [`Store::record_batch_at`] (or a generated `record_batch`) did: how many events were applied, and which were refused
 /// for their time (indices into the input).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1180,12 +1180,53 @@ where
     E: AggregationEvent,
     I: EntityId,
 {
+    record_batch_at(store, events, now_ms()).await
+}
+
+/// [`record_batch`] with the clock at `now_ms` (replays, tests).
+///
+/// # Errors
+/// As [`Store::record_batch_at`].
+pub async fn record_batch_at<E, I>(
+    store: &Store,
+    events: impl IntoIterator<Item = (I, u64, E)>,
+    now_ms: u64,
+) -> Result<RecordReport>
+where
+    E: AggregationEvent,
+    I: EntityId,
+{
     let spec = E::spec();
     crate::trace::call("record_batch", &spec.name, async move {
         let events = events
             .into_iter()
             .map(|(id, ts, e)| (id, ts, e.into_values()));
-        store.record_values_batch(spec, events, now_ms()).await
+        store.record_values_batch(spec, events, now_ms).await
+    })
+    .await
+}
+
+/// [`read_batch`] with the clock at `now_ms`.
+///
+/// # Errors
+/// As [`Store::read_aggregation`], for the first entity that fails.
+pub async fn read_batch_at<R, I>(
+    store: &Store,
+    ids: impl IntoIterator<Item = I>,
+    now_ms: u64,
+) -> Result<Vec<R>>
+where
+    R: AggregationFeatures,
+    I: EntityId,
+{
+    let spec = R::spec();
+    crate::trace::call("read_batch", &spec.name, async move {
+        store
+            .read_spec_batch(spec, ids, now_ms)
+            .await?
+            .into_iter()
+            .map(R::from_features)
+            .collect()
     })
     .await
 }
@@ -1223,14 +1264,5 @@ where
     R: AggregationFeatures,
     I: EntityId,
 {
-    let spec = R::spec();
-    crate::trace::call("read_batch", &spec.name, async move {
-        store
-            .read_spec_batch(spec, ids, now_ms())
-            .await?
-            .into_iter()
-            .map(R::from_features)
-            .collect()
-    })
-    .await
+    read_batch_at(store, ids, now_ms()).await
 }

@@ -196,115 +196,117 @@ pub struct UserTxn {
 #[automatically_derived]
 impl ::fstore::AggregationFeatures for UserTxn {
     fn spec() -> &'static ::fstore::__private::agg::Spec {
-        static SPEC: ::std::sync::OnceLock<::fstore::__private::agg::Spec> = ::std::sync::OnceLock::new();
-        SPEC.get_or_init(|| {
-            match ::fstore::__private::agg::Spec::build(
-                "user_txn",
-                "fs:v1:user_txn:",
-                60000,
-                [
-                    ("amount", ::fstore::__private::agg::FeatureType::Float),
-                    ("qty", ::fstore::__private::agg::FeatureType::Int),
-                    ("merchant", ::fstore::__private::agg::FeatureType::String),
-                    ("online", ::fstore::__private::agg::FeatureType::Bool),
-                    ("type", ::fstore::__private::agg::FeatureType::String),
-                ],
-                [
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "txn_count_10m",
-                        function: ::fstore::__private::agg::AggFunction::Count,
-                        of: ::core::option::Option::None,
-                        window_ms: 600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "txn_count_1h",
-                        function: ::fstore::__private::agg::AggFunction::Count,
-                        of: ::core::option::Option::None,
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "qty_sum_10m",
-                        function: ::fstore::__private::agg::AggFunction::Sum,
-                        of: ::core::option::Option::Some("qty"),
-                        window_ms: 600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "amount_sum_1h",
-                        function: ::fstore::__private::agg::AggFunction::Sum,
-                        of: ::core::option::Option::Some("amount"),
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "amount_avg_24h",
-                        function: ::fstore::__private::agg::AggFunction::Avg,
-                        of: ::core::option::Option::Some("amount"),
-                        window_ms: 86400000,
-                        resolution_ms: 3600000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "qty_min_1h",
-                        function: ::fstore::__private::agg::AggFunction::Min,
-                        of: ::core::option::Option::Some("qty"),
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "amount_max_24h",
-                        function: ::fstore::__private::agg::AggFunction::Max,
-                        of: ::core::option::Option::Some("amount"),
-                        window_ms: 86400000,
-                        resolution_ms: 3600000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "last_merchant_24h",
-                        function: ::fstore::__private::agg::AggFunction::Last,
-                        of: ::core::option::Option::Some("merchant"),
-                        window_ms: 86400000,
-                        resolution_ms: 3600000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "last_online_1h",
-                        function: ::fstore::__private::agg::AggFunction::Last,
-                        of: ::core::option::Option::Some("online"),
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "last_qty_1h",
-                        function: ::fstore::__private::agg::AggFunction::Last,
-                        of: ::core::option::Option::Some("qty"),
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "distinct_merchants_24h",
-                        function: ::fstore::__private::agg::AggFunction::Distinct,
-                        of: ::core::option::Option::Some("merchant"),
-                        window_ms: 86400000,
-                        resolution_ms: 3600000,
-                    },
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "distinct_types_1h",
-                        function: ::fstore::__private::agg::AggFunction::Distinct,
-                        of: ::core::option::Option::Some("type"),
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                ],
-            ) {
-                ::core::result::Result::Ok(spec) => spec,
-                ::core::result::Result::Err(error) => {
-                    ::core::panic!(
-                        "fstore: the generated spec of aggregation `user_txn` is inconsistent ({}); regenerate it from a registry that passes `fstore check`",
-                        error
-                    )
+        {
+            static SPEC: ::std::sync::OnceLock<::fstore::__private::agg::Spec> = ::std::sync::OnceLock::new();
+            SPEC.get_or_init(|| {
+                match ::fstore::__private::agg::Spec::build(
+                    "user_txn",
+                    "fs:v1:user_txn:",
+                    60000,
+                    [
+                        ("amount", ::fstore::__private::agg::FeatureType::Float),
+                        ("qty", ::fstore::__private::agg::FeatureType::Int),
+                        ("merchant", ::fstore::__private::agg::FeatureType::String),
+                        ("online", ::fstore::__private::agg::FeatureType::Bool),
+                        ("type", ::fstore::__private::agg::FeatureType::String),
+                    ],
+                    [
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "txn_count_10m",
+                            function: ::fstore::__private::agg::AggFunction::Count,
+                            of: ::core::option::Option::None,
+                            window_ms: 600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "txn_count_1h",
+                            function: ::fstore::__private::agg::AggFunction::Count,
+                            of: ::core::option::Option::None,
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "qty_sum_10m",
+                            function: ::fstore::__private::agg::AggFunction::Sum,
+                            of: ::core::option::Option::Some("qty"),
+                            window_ms: 600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "amount_sum_1h",
+                            function: ::fstore::__private::agg::AggFunction::Sum,
+                            of: ::core::option::Option::Some("amount"),
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "amount_avg_24h",
+                            function: ::fstore::__private::agg::AggFunction::Avg,
+                            of: ::core::option::Option::Some("amount"),
+                            window_ms: 86400000,
+                            resolution_ms: 3600000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "qty_min_1h",
+                            function: ::fstore::__private::agg::AggFunction::Min,
+                            of: ::core::option::Option::Some("qty"),
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "amount_max_24h",
+                            function: ::fstore::__private::agg::AggFunction::Max,
+                            of: ::core::option::Option::Some("amount"),
+                            window_ms: 86400000,
+                            resolution_ms: 3600000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "last_merchant_24h",
+                            function: ::fstore::__private::agg::AggFunction::Last,
+                            of: ::core::option::Option::Some("merchant"),
+                            window_ms: 86400000,
+                            resolution_ms: 3600000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "last_online_1h",
+                            function: ::fstore::__private::agg::AggFunction::Last,
+                            of: ::core::option::Option::Some("online"),
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "last_qty_1h",
+                            function: ::fstore::__private::agg::AggFunction::Last,
+                            of: ::core::option::Option::Some("qty"),
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "distinct_merchants_24h",
+                            function: ::fstore::__private::agg::AggFunction::Distinct,
+                            of: ::core::option::Option::Some("merchant"),
+                            window_ms: 86400000,
+                            resolution_ms: 3600000,
+                        },
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "distinct_types_1h",
+                            function: ::fstore::__private::agg::AggFunction::Distinct,
+                            of: ::core::option::Option::Some("type"),
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                    ],
+                ) {
+                    ::core::result::Result::Ok(spec) => spec,
+                    ::core::result::Result::Err(error) => {
+                        ::core::panic!(
+                            "fstore: the generated spec of aggregation `user_txn` is inconsistent ({}); regenerate it from a registry that passes `fstore check`",
+                            error
+                        )
+                    }
                 }
-            }
-        })
+            })
+        }
     }
     fn from_features(
         mut __features: ::fstore::__private::agg::Features,
@@ -477,32 +479,34 @@ pub struct UserLogins {
 #[automatically_derived]
 impl ::fstore::AggregationFeatures for UserLogins {
     fn spec() -> &'static ::fstore::__private::agg::Spec {
-        static SPEC: ::std::sync::OnceLock<::fstore::__private::agg::Spec> = ::std::sync::OnceLock::new();
-        SPEC.get_or_init(|| {
-            match ::fstore::__private::agg::Spec::build(
-                "user_logins",
-                "fs:v1:user_logins:",
-                60000,
-                [],
-                [
-                    ::fstore::__private::agg::FeatureDecl {
-                        name: "logins_1h",
-                        function: ::fstore::__private::agg::AggFunction::Count,
-                        of: ::core::option::Option::None,
-                        window_ms: 3600000,
-                        resolution_ms: 60000,
-                    },
-                ],
-            ) {
-                ::core::result::Result::Ok(spec) => spec,
-                ::core::result::Result::Err(error) => {
-                    ::core::panic!(
-                        "fstore: the generated spec of aggregation `user_logins` is inconsistent ({}); regenerate it from a registry that passes `fstore check`",
-                        error
-                    )
+        {
+            static SPEC: ::std::sync::OnceLock<::fstore::__private::agg::Spec> = ::std::sync::OnceLock::new();
+            SPEC.get_or_init(|| {
+                match ::fstore::__private::agg::Spec::build(
+                    "user_logins",
+                    "fs:v1:user_logins:",
+                    60000,
+                    [],
+                    [
+                        ::fstore::__private::agg::FeatureDecl {
+                            name: "logins_1h",
+                            function: ::fstore::__private::agg::AggFunction::Count,
+                            of: ::core::option::Option::None,
+                            window_ms: 3600000,
+                            resolution_ms: 60000,
+                        },
+                    ],
+                ) {
+                    ::core::result::Result::Ok(spec) => spec,
+                    ::core::result::Result::Err(error) => {
+                        ::core::panic!(
+                            "fstore: the generated spec of aggregation `user_logins` is inconsistent ({}); regenerate it from a registry that passes `fstore check`",
+                            error
+                        )
+                    }
                 }
-            }
-        })
+            })
+        }
     }
     fn from_features(
         mut __features: ::fstore::__private::agg::Features,

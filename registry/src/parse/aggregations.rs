@@ -172,7 +172,8 @@ fn aggregation_name(
         );
         ok = false;
     }
-    if let Some((_, other)) = structs.iter().find(|(t, _)| *t == type_name) {
+    let same_struct = structs.iter().find(|(t, _)| *t == type_name).cloned();
+    if let Some((_, other)) = &same_struct {
         cx.error(
             key.span(),
             format!(
@@ -182,7 +183,46 @@ fn aggregation_name(
         );
         ok = false;
     }
+    // The structs a view generates (`UserProfile`, its `UserProfileBuilder`) and the ones each
+    // aggregation generates (`UserTxn`, `UserTxnEvent`) must all differ.
+    let event = format!("{type_name}Event");
+    let view_structs = views
+        .iter()
+        .filter(|v| identifier_problem(v).is_none())
+        .flat_map(|v| {
+            let t = pascal_case(v);
+            // (`UserProfile` against the aggregation's struct is the check above.)
+            [(format!("{t}Builder"), v, true), (t, v, false)]
+        });
+    for (generated, view, builder) in view_structs {
+        if generated == event || (builder && generated == type_name) {
+            cx.error(
+                key.span(),
+                format!(
+                    "view `{view}` and aggregation `{name}` would both generate the struct \
+                     `{generated}`; rename one of them"
+                ),
+            );
+            ok = false;
+        }
+    }
+    // (Two aggregations of the same struct name also share the event's: said once, above.)
+    let same_event = same_struct
+        .is_none()
+        .then(|| structs.iter().find(|(t, o)| *t == event && o != name))
+        .flatten();
+    if let Some((_, other)) = same_event {
+        cx.error(
+            key.span(),
+            format!(
+                "aggregations `{other}` and `{name}` would both generate the struct `{event}`; \
+                 rename one of them"
+            ),
+        );
+        ok = false;
+    }
     structs.push((type_name, name.to_owned()));
+    structs.push((event, name.to_owned()));
     ok
 }
 
