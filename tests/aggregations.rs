@@ -419,3 +419,65 @@ logins_5m = { fn = "count", window = "5m" }
         .unwrap();
     assert_eq!(f.get("logins_5m"), Some(&Value::Int(5)));
 }
+
+/// Clocks and event times at the ends of the range are refused or recorded, never a panic.
+#[tokio::test]
+async fn extreme_clocks_do_not_panic() {
+    let s = store(&Harness::embedded());
+    let e = || event(1.0, 1, "a");
+    // Beyond 2^53 ms an event time is refused before anything is sent: stored, it would make
+    // every later read of the entity fail.
+    for (ts, now) in [
+        (u64::MAX, T0),
+        (u64::MAX - 1, u64::MAX),
+        ((1 << 53) + 1, u64::MAX),
+    ] {
+        let refused = s.record_at("user_txn", "u1", ts, &e(), now).await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidValue { feature, .. }) if feature == "(event time)"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(record(&s, "u1", 0, e(), T0).await, Recorded::Late);
+    // A clock at the end of u64: an event at 2^53 is far too old for it, and one at the clock's
+    // own end is refused above.
+    assert_eq!(
+        record(&s, "u1", 1 << 53, e(), u64::MAX).await,
+        Recorded::Late
+    );
+    assert_eq!(
+        record(&s, "u1", 1 << 53, e(), (1 << 53) + 1000).await,
+        Recorded::Applied
+    );
+    assert_eq!(record(&s, "u1", 0, e(), 0).await, Recorded::Applied);
+    let f = features(&s, "u1", u64::MAX).await;
+    assert_eq!(get(&f, "txn_count_10m"), &Value::Int(0));
+    let f = features(&s, "u1", 1 << 53).await;
+    assert_eq!(get(&f, "txn_count_10m"), &Value::Int(1));
+    let f = features(&s, "u1", 0).await;
+    assert_eq!(get(&f, "txn_count_10m"), &Value::Int(1));
+}
+
+async fn odd_entity_ids_keep_their_own_keys(h: Harness) {
+    let s = store(&h);
+    let now = T0;
+    // Braces and colons in ids: every key of one entity still shares its hash tag (one cluster
+    // slot, so the multi-key PFCOUNT works), and no entity reads another's events.
+    let ids = ["a}b", "{x", "a", "a:b", "}", "ü{}"];
+    for (n, id) in ids.iter().enumerate() {
+        for m in 0..=n {
+            record(&s, id, now, event(1.0, 1, &format!("m{m}")), now).await;
+        }
+    }
+    for (n, id) in ids.iter().enumerate() {
+        let f = features(&s, id, now).await;
+        assert_eq!(get(&f, "txn_count_10m"), &Value::Int(n as i64 + 1), "{id}");
+        assert_eq!(
+            get(&f, "distinct_merchants_24h"),
+            &Value::Int(n as i64 + 1),
+            "{id}"
+        );
+    }
+}
+
+all_backends!(odd_ids, odd_entity_ids_keep_their_own_keys);

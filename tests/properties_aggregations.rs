@@ -261,7 +261,7 @@ async fn run(
     (big, steps): &(bool, Vec<Step>),
     exact: bool,
 ) -> Result<(), TestCaseError> {
-    let ids = [format!("a{case}"), format!("b{case}")];
+    let ids = [format!("a{case}"), format!("}}b%{case}")]; // a `}` and a `%`: escaped in keys
     let mut now = T0 + case % 7 * 997;
     let mut events: Vec<Event> = Vec::new();
     for (seq, step) in steps.iter().chain([&Step::Read]).enumerate() {

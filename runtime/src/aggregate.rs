@@ -4,7 +4,8 @@
 //! # Layout
 //!
 //! One hash per (aggregation, entity), `{namespace}:v{version}:{aggregation}:{{{id}}}` (the id in
-//! braces: a hash tag, so that every key of one entity is in one cluster slot), holds one field
+//! braces: a hash tag, so that every key of one entity is in one cluster slot; `%` and `}` in the
+//! id are written `%25` and `%7D`, so that the tag is the whole id), holds one field
 //! per *bucket* and column: a bucket is a time slot of one of the aggregation's granularities
 //! (its *resolutions*), numbered `floor(event_ms / resolution_ms)`. Columns, at resolution `T`
 //! seconds and bucket `i`: `n:T:i` (events), `s:F:T:i` (sum of field `F`), `lo:F:T:i` and
@@ -61,6 +62,10 @@ use crate::dynamic::{Features, Value};
 use crate::registry::{AggFunction, Aggregation, FeatureType, Registry};
 use crate::reply::{self, Reply};
 use crate::{EntityId, Error, Result, Store};
+
+/// The latest event time accepted, in epoch milliseconds: 2⁵³ (the year 287,396), below which
+/// times are exact as the script's numbers.
+pub const MAX_EVENT_MS: u64 = 1 << 53;
 
 /// What became of one recorded event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +326,19 @@ impl Spec {
                 reason: "an entity id cannot be empty",
             });
         }
+        // The id is the hash tag of every key of the entity: a `}` in it would end the tag early
+        // (an id starting with `}` would leave it empty, and each key would hash whole, to
+        // different cluster slots), so `%` and `}` are written `%25` and `%7D`.
+        if key[start..].contains(['%', '}']) {
+            let id = key.split_off(start);
+            for c in id.chars() {
+                match c {
+                    '%' => key.push_str("%25"),
+                    '}' => key.push_str("%7D"),
+                    c => key.push(c),
+                }
+            }
+        }
         key.push('}');
         Ok(key)
     }
@@ -367,6 +385,17 @@ impl Spec {
                 });
             }
             text.push(out);
+        }
+        if ts_ms > MAX_EVENT_MS {
+            return Err(Error::InvalidValue {
+                view: self.name.clone(),
+                feature: "(event time)".to_owned(),
+                expected: format!(
+                    "epoch milliseconds up to 2^53 ({MAX_EVENT_MS}), which every reader compares \
+                     exactly"
+                ),
+                found: ts_ms.to_string(),
+            });
         }
         if ts_ms > now_ms.saturating_add(self.finest_ms) {
             return Ok(Err(Recorded::Future));
@@ -423,7 +452,10 @@ impl Spec {
                 }
             }
             for &i in &tier.distinct {
-                let until = (idx + tier.keep as i64 + 1) as u64 * tier.ms;
+                // When the bucket leaves the last window, plus one bucket (saturating: a clock
+                // near the end of u64 must not overflow).
+                let until =
+                    (idx.saturating_add(tier.keep as i64 + 1) as u64).saturating_mul(tier.ms);
                 hlls.push(Hll {
                     key: format!("{key}:d:{}:{}:{idx}", self.event[i].0, tier.tag),
                     value: text[i].clone(),
