@@ -746,5 +746,4 @@ fn aggregation_changes_are_classified() {
         "{}",
         stdout(&run.out)
     );
-    let _ = &run.old;
 }

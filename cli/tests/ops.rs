@@ -10,7 +10,7 @@ use std::process::Output;
 use common::{command, stderr, stdout};
 use fstore_runtime::registry::Registry;
 use fstore_runtime::{Store, Value};
-use valkey::TestServer;
+use valkey::{raw_commands, u1_profile, TestServer};
 
 const ROOT_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
 
@@ -36,20 +36,8 @@ fn seeded() -> TestServer {
             .await
             .unwrap()
             .with_registry(registry);
-        let embedding: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
         store
-            .write(
-                "user_profile",
-                "u1",
-                &[
-                    ("age", Value::Int(28)),
-                    ("lifetime_value", Value::Float(1250.5)),
-                    ("segment", Value::from("premium")),
-                    ("country", Value::from("DE")),
-                    ("days_since_signup", Value::Int(10)),
-                    ("embedding", Value::from(embedding.clone())),
-                ],
-            )
+            .write("user_profile", "u1", &u1_profile())
             .await
             .unwrap();
         store
@@ -66,15 +54,12 @@ fn seeded() -> TestServer {
                 "i1",
                 &[
                     ("price", Value::Float(9.5)),
-                    ("embedding", Value::from(embedding)),
+                    (
+                        "embedding",
+                        Value::from((0..8).map(|i| i as f32 / 8.0).collect::<Vec<f32>>()),
+                    ),
                 ],
             )
-            .await
-            .unwrap();
-
-        let mut raw = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
             .await
             .unwrap();
         let commands: [&[&str]; 5] = [
@@ -100,13 +85,7 @@ fn seeded() -> TestServer {
             ],
             &["PERSIST", "fs:v1:user_profile:forever"],
         ];
-        for args in commands {
-            let mut cmd = redis::cmd(args[0]);
-            for arg in &args[1..] {
-                cmd.arg(*arg);
-            }
-            let _: redis::Value = cmd.query_async(&mut raw).await.unwrap();
-        }
+        raw_commands(&url, &commands).await;
     });
     server
 }

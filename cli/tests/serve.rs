@@ -15,7 +15,7 @@ use common::command;
 use fstore_runtime::registry::Registry;
 use fstore_runtime::{Store, Value};
 use serde_json::{json, Value as Json};
-use valkey::TestServer;
+use valkey::{raw_commands, u1_profile, TestServer};
 
 const ROOT_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features.toml");
 
@@ -167,20 +167,8 @@ fn seeded() -> TestServer {
     runtime.block_on(async {
         let registry = Registry::from_path(ROOT_REGISTRY).unwrap();
         let store = Store::connect(&url).await.unwrap().with_registry(registry);
-        let embedding: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
         store
-            .write(
-                "user_profile",
-                "u1",
-                &[
-                    ("age", Value::Int(28)),
-                    ("lifetime_value", Value::Float(1250.5)),
-                    ("segment", Value::from("premium")),
-                    ("country", Value::from("DE")),
-                    ("days_since_signup", Value::Int(10)),
-                    ("embedding", Value::from(embedding)),
-                ],
-            )
+            .write("user_profile", "u1", &u1_profile())
             .await
             .unwrap();
         store
@@ -211,11 +199,6 @@ fn seeded() -> TestServer {
             .await
             .unwrap();
 
-        let mut raw = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
         let hour_ago = format!(
             "{:.3}",
             std::time::SystemTime::now()
@@ -247,13 +230,7 @@ fn seeded() -> TestServer {
             ],
             &["PEXPIRE", "fs:v1:user_profile:bad", "600000"],
         ];
-        for args in commands {
-            let mut cmd = redis::cmd(args[0]);
-            for arg in &args[1..] {
-                cmd.arg(*arg);
-            }
-            let _: redis::Value = cmd.query_async(&mut raw).await.unwrap();
-        }
+        raw_commands(&url, &commands).await;
     });
     server
 }

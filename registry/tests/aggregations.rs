@@ -2,30 +2,13 @@
 //! declaration parses into, the bucket size each window is read at, one test per rule of the
 //! validator pinning the exact diagnostic (`file:line:column: message`), and the fingerprint.
 
+mod common;
+
+use common::{errors, parse_ok, variant, FILE};
+
 use fstore_registry::{
     AggFunction, FeatureType, Location, Registry, MAX_BUCKETS_PER_WINDOW, MAX_GRANULARITIES,
 };
-
-const FILE: &str = "features.toml";
-
-/// Every diagnostic of an invalid registry, one per line.
-fn errors(src: &str) -> String {
-    match Registry::parse(src, FILE) {
-        Ok(r) => panic!("expected errors, but the registry parsed:\n{src}\n{r:#?}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// A registry that must be valid.
-fn parse_ok(src: &str) -> Registry {
-    Registry::parse(src, FILE).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{src}"))
-}
-
-/// `base` with `from` replaced by `to`; `from` must occur.
-fn variant(base: &str, from: &str, to: &str) -> String {
-    assert!(base.contains(from), "`{from}` is not in the base registry");
-    base.replacen(from, to, 1)
-}
 
 /// An entity `user` and an aggregation `txn` with granularity `["1m", "1h"]` and the event fields
 /// `amount` (float), `merchant` (string), `n` (int) and `flag` (bool), whose features table holds

@@ -4,11 +4,13 @@
 //! Tests marked `#[ignore = "…"]` describe the behaviour the validator should have but does not
 //! yet; the reason says what is wrong.
 
+mod common;
+
+use common::{errors, parse_ok, variant, FILE};
+
 use fstore_registry::{
     is_keyword, DefaultValue, Diagnostic, FeatureType, ListEncoding, Location, Registry,
 };
-
-const FILE: &str = "features.toml";
 
 /// A valid skeleton (an entity `user`, a view `profile` with entity and ttl) whose features
 /// table holds `features`; the first feature is on line 6.
@@ -33,25 +35,6 @@ fn with_ttl(ttl: &str) -> String {
     with_view(&format!(
         "entity = \"user\"\nttl = {ttl}\nfeatures = {{ x = \"int\" }}\n"
     ))
-}
-
-/// Every diagnostic of an invalid registry, one per line.
-fn errors(src: &str) -> String {
-    match Registry::parse(src, FILE) {
-        Ok(r) => panic!("expected errors, but the registry parsed:\n{src}\n{r:#?}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// A registry that must be valid.
-fn parse_ok(src: &str) -> Registry {
-    Registry::parse(src, FILE).unwrap_or_else(|e| panic!("{e}\n--- in ---\n{src}"))
-}
-
-/// `base` with `from` replaced by `to`; `from` must occur.
-fn variant(base: &str, from: &str, to: &str) -> String {
-    assert!(base.contains(from), "`{from}` is not in the base registry");
-    base.replacen(from, to, 1)
 }
 
 // ---------------------------------------------------------------------------------------------

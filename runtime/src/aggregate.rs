@@ -114,14 +114,58 @@ struct Tier {
     /// Buckets kept: the longest window read at this resolution, in buckets.
     keep: u64,
     /// The resolution in seconds, as in field names.
-    tag: String,
+    tag: Arc<str>,
+    /// Every event's updates at this resolution, in the script's order (`t` before the `l`s):
+    /// the operation, the event field giving the value (`None`: the count's `1`, or the event's
+    /// time), and the column's field prefix (`s:amount:60:`), made once.
+    columns: Vec<(Op, Option<usize>, Arc<str>)>,
+    /// Event field indices with a HyperLogLog per bucket.
+    distinct: Vec<usize>,
+}
+
+/// The columns a resolution's features need, collected while building a [`Spec`].
+#[derive(Debug, Default)]
+struct Kinds {
     count: bool,
-    /// Event field indices, per column kind.
     sums: Vec<usize>,
     mins: Vec<usize>,
     maxs: Vec<usize>,
     lasts: Vec<usize>,
-    distinct: Vec<usize>,
+}
+
+impl Kinds {
+    /// The columns of [`Tier::columns`] at resolution `tag`, over `event`'s fields.
+    fn columns(
+        &self,
+        tag: &str,
+        event: &[(String, FeatureType)],
+    ) -> Vec<(Op, Option<usize>, Arc<str>)> {
+        let float = |i: usize| event[i].1 == FeatureType::Float;
+        let col = |kind: &str, i: usize| Arc::from(format!("{kind}:{}:{tag}:", event[i].0));
+        let mut out = Vec::new();
+        if self.count {
+            out.push((Op::Count, None, Arc::from(format!("n:{tag}:"))));
+        }
+        for &i in &self.sums {
+            let op = if float(i) { Op::SumFloat } else { Op::SumInt };
+            out.push((op, Some(i), col("s", i)));
+        }
+        for &i in &self.mins {
+            let op = if float(i) { Op::MinFloat } else { Op::MinInt };
+            out.push((op, Some(i), col("lo", i)));
+        }
+        for &i in &self.maxs {
+            let op = if float(i) { Op::MaxFloat } else { Op::MaxInt };
+            out.push((op, Some(i), col("hi", i)));
+        }
+        if !self.lasts.is_empty() {
+            out.push((Op::LastTime, None, Arc::from(format!("t:{tag}:"))));
+            for &i in &self.lasts {
+                out.push((Op::Last, Some(i), col("l", i)));
+            }
+        }
+        out
+    }
 }
 
 /// One feature, resolved against the event fields.
@@ -181,14 +225,14 @@ impl Spec {
         prefix: &str,
         finest_ms: u64,
         event: impl IntoIterator<Item = (&'a str, FeatureType)>,
-        features: impl IntoIterator<Item = FeatureDecl<'a>>,
+        decls: impl IntoIterator<Item = FeatureDecl<'a>>,
     ) -> Result<Spec> {
         let bad = |what: String| Error::Config(format!("aggregation `{name}`: {what}"));
         let event: Vec<(String, FeatureType)> =
             event.into_iter().map(|(n, t)| (n.to_owned(), t)).collect();
-        let mut tiers: Vec<Tier> = Vec::new();
-        let mut features_out = Vec::new();
-        for f in features {
+        let mut tiers: Vec<(Tier, Kinds)> = Vec::new();
+        let mut features = Vec::new();
+        for f in decls {
             if f.resolution_ms < 1000
                 || f.resolution_ms % 1000 != 0
                 || f.window_ms % f.resolution_ms != 0
@@ -205,24 +249,21 @@ impl Spec {
                     bad(format!("feature `{}`: no event field `{name}`", f.name))
                 })?),
             };
-            let t = match tiers.iter().position(|t| t.ms == f.resolution_ms) {
+            let t = match tiers.iter().position(|(t, _)| t.ms == f.resolution_ms) {
                 Some(t) => t,
                 None => {
-                    tiers.push(Tier {
+                    let tier = Tier {
                         ms: f.resolution_ms,
                         keep: 0,
-                        tag: (f.resolution_ms / 1000).to_string(),
-                        count: false,
-                        sums: Vec::new(),
-                        mins: Vec::new(),
-                        maxs: Vec::new(),
-                        lasts: Vec::new(),
+                        tag: Arc::from((f.resolution_ms / 1000).to_string()),
+                        columns: Vec::new(),
                         distinct: Vec::new(),
-                    });
+                    };
+                    tiers.push((tier, Kinds::default()));
                     tiers.len() - 1
                 }
             };
-            let tier = &mut tiers[t];
+            let (tier, kinds) = &mut tiers[t];
             tier.keep = tier.keep.max(buckets);
             let ty = of.map(|i| event[i].1);
             let numeric = matches!(ty, Some(FeatureType::Int | FeatureType::Float));
@@ -232,16 +273,16 @@ impl Spec {
                 }
             };
             match (f.function, of) {
-                (AggFunction::Count, None) => tier.count = true,
-                (AggFunction::Sum, Some(i)) if numeric => push(&mut tier.sums, i),
+                (AggFunction::Count, None) => kinds.count = true,
+                (AggFunction::Sum, Some(i)) if numeric => push(&mut kinds.sums, i),
                 (AggFunction::Avg, Some(i)) if numeric => {
-                    tier.count = true;
-                    push(&mut tier.sums, i);
+                    kinds.count = true;
+                    push(&mut kinds.sums, i);
                 }
-                (AggFunction::Min, Some(i)) if numeric => push(&mut tier.mins, i),
-                (AggFunction::Max, Some(i)) if numeric => push(&mut tier.maxs, i),
+                (AggFunction::Min, Some(i)) if numeric => push(&mut kinds.mins, i),
+                (AggFunction::Max, Some(i)) if numeric => push(&mut kinds.maxs, i),
                 (AggFunction::Last, Some(i)) if ty != Some(FeatureType::FloatList) => {
-                    push(&mut tier.lasts, i)
+                    push(&mut kinds.lasts, i)
                 }
                 (AggFunction::Distinct, Some(i))
                     if matches!(ty, Some(FeatureType::Int | FeatureType::String)) =>
@@ -257,7 +298,7 @@ impl Spec {
                     )))
                 }
             }
-            features_out.push(Feature {
+            features.push(Feature {
                 name: f.name.to_owned(),
                 function: f.function,
                 of,
@@ -266,8 +307,14 @@ impl Spec {
                 buckets,
             });
         }
-        let mut features = features_out;
-        tiers.sort_by_key(|t| t.ms);
+        tiers.sort_by_key(|(t, _)| t.ms);
+        let tiers: Vec<Tier> = tiers
+            .into_iter()
+            .map(|(mut tier, kinds)| {
+                tier.columns = kinds.columns(&tier.tag, &event);
+                tier
+            })
+            .collect();
         for f in &mut features {
             f.tier = tiers
                 .iter()
@@ -408,49 +455,18 @@ impl Spec {
             if idx < oldest {
                 continue;
             }
-            let mut ops = Vec::new();
-            if tier.count {
-                ops.push((Op::Count, format!("n:{}:", tier.tag), b"1".to_vec()));
-            }
-            let float = |i: usize| self.event[i].1 == FeatureType::Float;
-            for &i in &tier.sums {
-                let op = if float(i) { Op::SumFloat } else { Op::SumInt };
-                ops.push((
-                    op,
-                    format!("s:{}:{}:", self.event[i].0, tier.tag),
-                    text[i].clone(),
-                ));
-            }
-            for &i in &tier.mins {
-                let op = if float(i) { Op::MinFloat } else { Op::MinInt };
-                ops.push((
-                    op,
-                    format!("lo:{}:{}:", self.event[i].0, tier.tag),
-                    text[i].clone(),
-                ));
-            }
-            for &i in &tier.maxs {
-                let op = if float(i) { Op::MaxFloat } else { Op::MaxInt };
-                ops.push((
-                    op,
-                    format!("hi:{}:{}:", self.event[i].0, tier.tag),
-                    text[i].clone(),
-                ));
-            }
-            if !tier.lasts.is_empty() {
-                ops.push((
-                    Op::LastTime,
-                    format!("t:{}:", tier.tag),
-                    ts_ms.to_string().into_bytes(),
-                ));
-                for &i in &tier.lasts {
-                    ops.push((
-                        Op::Last,
-                        format!("l:{}:{}:", self.event[i].0, tier.tag),
-                        text[i].clone(),
-                    ));
-                }
-            }
+            let ops = tier
+                .columns
+                .iter()
+                .map(|(op, field, col)| {
+                    let value = match field {
+                        Some(i) => text[*i].clone(),
+                        None if *op == Op::Count => b"1".to_vec(),
+                        None => ts_ms.to_string().into_bytes(),
+                    };
+                    (*op, Arc::clone(col), value)
+                })
+                .collect();
             for &i in &tier.distinct {
                 // When the bucket leaves the last window, plus one bucket (saturating: a clock
                 // near the end of u64 must not overflow).
@@ -463,7 +479,7 @@ impl Spec {
                 });
             }
             blocks.push(Block {
-                tag: tier.tag.clone(),
+                tag: Arc::clone(&tier.tag),
                 idx,
                 oldest,
                 ops,

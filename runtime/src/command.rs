@@ -231,10 +231,10 @@ impl Op {
 /// The updates of one resolution: the event's bucket and the oldest bucket to keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Block {
-    pub(crate) tag: String,
+    pub(crate) tag: Arc<str>,
     pub(crate) idx: i64,
     pub(crate) oldest: i64,
-    pub(crate) ops: Vec<(Op, String, Vec<u8>)>,
+    pub(crate) ops: Vec<(Op, Arc<str>, Vec<u8>)>,
 }
 
 /// One HyperLogLog an event adds to.
@@ -261,30 +261,42 @@ impl RecordCommand {
         &self.key
     }
 
-    /// The arguments after `EVALSHA sha numkeys`: the keys, then `ARGV`.
-    pub(crate) fn args(&self) -> Vec<Vec<u8>> {
-        let mut args = Vec::with_capacity(1 + self.hlls.len() + 3 + self.blocks.len() * 16);
-        args.push(self.key.clone().into_bytes());
-        args.extend(self.hlls.iter().map(|h| h.key.clone().into_bytes()));
-        args.push(self.ttl_ms.to_string().into_bytes());
-        args.push(self.ts_ms.to_string().into_bytes());
-        args.push(self.blocks.len().to_string().into_bytes());
+    /// The number of arguments after `EVALSHA sha numkeys`.
+    pub(crate) fn arg_count(&self) -> usize {
+        let ops: usize = self.blocks.iter().map(|b| 4 + 3 * b.ops.len()).sum();
+        self.num_keys() + 3 + ops + 2 * self.hlls.len()
+    }
+
+    /// Calls `arg` with each argument after `EVALSHA sha numkeys`, in order: the keys, then
+    /// `ARGV` (numbers as decimal text).
+    pub(crate) fn for_each_arg(&self, mut arg: impl FnMut(&[u8])) {
+        let mut digits = String::new();
+        let mut number = |n: &dyn fmt::Display, arg: &mut dyn FnMut(&[u8])| {
+            use std::fmt::Write as _;
+            digits.clear();
+            let _ = write!(digits, "{n}");
+            arg(digits.as_bytes());
+        };
+        arg(self.key.as_bytes());
+        self.hlls.iter().for_each(|h| arg(h.key.as_bytes()));
+        number(&self.ttl_ms, &mut arg);
+        number(&self.ts_ms, &mut arg);
+        number(&self.blocks.len(), &mut arg);
         for b in &self.blocks {
-            args.push(b.tag.clone().into_bytes());
-            args.push(b.idx.to_string().into_bytes());
-            args.push(b.oldest.to_string().into_bytes());
-            args.push(b.ops.len().to_string().into_bytes());
+            arg(b.tag.as_bytes());
+            number(&b.idx, &mut arg);
+            number(&b.oldest, &mut arg);
+            number(&b.ops.len(), &mut arg);
             for (op, col, val) in &b.ops {
-                args.push(op.name().as_bytes().to_vec());
-                args.push(col.clone().into_bytes());
-                args.push(val.clone());
+                arg(op.name().as_bytes());
+                arg(col.as_bytes());
+                arg(val);
             }
         }
         for h in &self.hlls {
-            args.push(h.value.clone());
-            args.push(h.ttl_ms.to_string().into_bytes());
+            arg(&h.value);
+            number(&h.ttl_ms, &mut arg);
         }
-        args
     }
 
     /// The number of keys (`KEYS`): the hash and the HyperLogLogs.
@@ -296,10 +308,13 @@ impl RecordCommand {
 impl fmt::Display for RecordCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EVALSHA {} {}", agg_script_sha(), self.num_keys())?;
-        for arg in self.args() {
-            write!(f, " {}", arg.escape_ascii())?;
-        }
-        Ok(())
+        let mut result = Ok(());
+        self.for_each_arg(|arg| {
+            if result.is_ok() {
+                result = write!(f, " {}", arg.escape_ascii());
+            }
+        });
+        result
     }
 }
 

@@ -71,15 +71,12 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
             }
         }
         Command::Record(r) => {
-            let args = r.args();
-            out.array(3 + args.len());
+            out.array(3 + r.arg_count());
             out.arg(b"EVALSHA");
             out.arg(crate::command::agg_script_sha().as_bytes());
             let mut digits = [0u8; 20];
             out.arg(decimal(r.num_keys() as u64, &mut digits));
-            for arg in &args {
-                out.arg(arg);
-            }
+            r.for_each_arg(|arg| out.arg(arg));
         }
         Command::Write(w) => {
             let set = w.set();

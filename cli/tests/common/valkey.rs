@@ -9,6 +9,39 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fstore_runtime::Value;
+
+/// The `user_profile` row of `u1` the server suites seed: every feature but `is_premium` (which
+/// has a default).
+pub fn u1_profile() -> Vec<(&'static str, Value)> {
+    let embedding: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
+    vec![
+        ("age", Value::Int(28)),
+        ("lifetime_value", Value::Float(1250.5)),
+        ("segment", Value::from("premium")),
+        ("country", Value::from("DE")),
+        ("days_since_signup", Value::Int(10)),
+        ("embedding", Value::from(embedding)),
+    ]
+}
+
+/// Sends `commands` (each `[name, arg…]`) to the server at `url` as another writer would, one
+/// after the other; panics on any error.
+pub async fn raw_commands(url: &str, commands: &[&[&str]]) {
+    let mut raw = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for args in commands {
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        let _: redis::Value = cmd.query_async(&mut raw).await.unwrap();
+    }
+}
+
 /// A `valkey-server` (or `redis-server`) on a free port of 127.0.0.1, in a temp dir, with no
 /// persistence; killed on drop.
 pub struct TestServer {
