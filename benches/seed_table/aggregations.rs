@@ -456,6 +456,19 @@ pub async fn aggregation_rows(
         registry.aggregation(AGG).expect("bench_txn is declared"),
     )
     .expect("bench_txn spec");
+    // The same aggregation without its `distinct` feature: the same rings, no `PFCOUNT`; a
+    // diagnostic row, to show what the 24 HyperLogLog keys cost.
+    let no_distinct = REGISTRY.replace(
+        "distinct_merchants_24h = { fn = \"distinct\", of = \"merchant\", window = \"24h\" }\n",
+        "",
+    );
+    let no_distinct = Registry::parse(&no_distinct, "bench aggregations").expect("4 features");
+    let spec4 = Spec::new(
+        &no_distinct,
+        no_distinct.aggregation(AGG).expect("bench_txn is declared"),
+    )
+    .expect("bench_txn spec without distinct");
+    assert_eq!(spec4.feature_names().len(), 4);
     let agg = store.with_registry(registry);
     let mut conn = conn.clone();
     let merchants: Vec<String> = (0..MERCHANTS).map(|k| format!("merchant_{k:02}")).collect();
@@ -527,7 +540,11 @@ pub async fn aggregation_rows(
         .await;
         let (rt_t, _) = counted(store, async || Five::read(store, probe).await).await;
         note!("row: aggregation read, 5 features");
-        let samples = measure(3, s.warmup, s.read_iters, s.row_budget, async |side| {
+        let (rt_4, _) = counted(store, async || {
+            agg.read_spec(&spec4, ids[0].as_str(), NOW).await
+        })
+        .await;
+        let samples = measure(4, s.warmup, s.read_iters, s.row_budget, async |side| {
             let t;
             let n = match side {
                 0 => {
@@ -539,6 +556,11 @@ pub async fn aggregation_rows(
                     let id = ids[rng.below(ids.len())].as_str();
                     t = Instant::now();
                     agg.read_spec(&spec, id, NOW).await.unwrap().len()
+                }
+                3 => {
+                    let id = ids[rng.below(ids.len())].as_str();
+                    t = Instant::now();
+                    agg.read_spec(&spec4, id, NOW).await.unwrap().len() + 1
                 }
                 _ => {
                     let id = data.ids[rng.below(data.ids.len())].as_str();
@@ -553,7 +575,7 @@ pub async fn aggregation_rows(
         .await;
         reads.push(RatioRow::new(
             "aggregation read, 5 features ≤ 24 h, by name",
-            "`read_aggregation_at(\"bench_txn\", id, now)`: HMGET of the 168 bucket fields the windows need (60 counts + 60 sums of 1 min, 24 counts + 24 sums of 1 h) + PFCOUNT of 24 hourly HyperLogLogs, one pipeline | typed `Five::read`: HMGET, 6 fields",
+            "`read_aggregation_at(\"bench_txn\", id, now)`: HMGET of the 6 fields of the 2 rings the windows use (61 one-minute and 25 one-hour slots of bucket, count and amount sum, 16 slots a field: 2,064 bytes) + PFCOUNT of 24 hourly HyperLogLogs, one pipeline | typed `Five::read`: HMGET, 6 fields",
             READ_TARGET,
             (rt_a, rt_t),
             &samples,
@@ -567,6 +589,15 @@ pub async fn aggregation_rows(
             (rt_s, rt_t),
             &samples,
             1,
+            2,
+        ));
+        reads.push(RatioRow::new(
+            "diagnostic: the same read without `distinct` (4 features)",
+            "`read_spec` of the same aggregation declared without `distinct_merchants_24h`: the same HMGET of the rings, no PFCOUNT | typed `Five::read`: HMGET, 6 fields (same samples as the rows above); no target: it shows what the 24 HyperLogLog keys of the `distinct` feature cost",
+            f64::INFINITY,
+            (rt_4, rt_t),
+            &samples,
+            3,
             2,
         ));
     }

@@ -275,8 +275,8 @@ fn aggregations_markdown(s: &mut String, a: &AggregationRows) {
         s,
         "\nevents/s: medians of {} alternating rounds (fstore, then the raw baseline); ratio = fstore / raw.\n\
          - fstore: `record_batch_at(\"bench_txn\", 1,000 events, now)` on random entities of the read rows, \
-         the clock one second later each batch: one pipeline of {} EVALSHA of the aggregation script \
-         ({} round trip(s)); events/s per round = {} / the round's p50 batch time: {} ({} batches)",
+         the clock one second later each batch: one pipeline of the aggregation script's calls, {} events \
+         in groups of up to 32 per call ({} round trip(s)); events/s per round = {} / the round's p50 batch time: {} ({} batches)",
         r.rounds.len(),
         thousands(r.events),
         r.round_trips,

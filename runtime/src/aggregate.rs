@@ -5,13 +5,20 @@
 //!
 //! One hash per (aggregation, entity), `{namespace}:v{version}:{aggregation}:{{{id}}}` (the id in
 //! braces: a hash tag, so that every key of one entity is in one cluster slot; `%` and `}` in the
-//! id are written `%25` and `%7D`, so that the tag is the whole id), holds one field
-//! per *bucket* and column: a bucket is a time slot of one of the aggregation's granularities
-//! (its *resolutions*), numbered `floor(event_ms / resolution_ms)`. Columns, at resolution `T`
-//! seconds and bucket `i`: `n:T:i` (events), `s:F:T:i` (sum of field `F`), `lo:F:T:i` and
-//! `hi:F:T:i` (minimum, maximum), `t:T:i` (the time of the bucket's latest event) with `l:F:T:i`
-//! (its value of `F`); `_lo:T` and `_hi:T` bound the live buckets. A `distinct` feature keeps
-//! one HyperLogLog per bucket, at `{hash key}:d:F:T:i`.
+//! id are written `%25` and `%7D`, so that the tag is the whole id). Events are counted in
+//! *buckets*: time slots of one of the aggregation's granularities (its *resolutions*),
+//! numbered `floor(event_ms / resolution_ms)`. Each resolution `T` (in seconds) keeps its
+//! buckets in a *ring* `r:T:S:columns` (such as `r:60:61:n,sf:amount`) of `S` fixed-size slots
+//! (the longest window read at `T`, in buckets, plus one), kept in fields of 16 slots
+//! (`r:60:61:n,sf:amount/0` to `/3`), bucket `i` in slot `i mod S`,
+//! each slot the bucket's number and its columns as little-endian `f64`s: the count, each
+//! sum, minimum and maximum, the time of the bucket's latest event and its values (`int`
+//! values in two exact parts, so that sums are exact over the whole `i64` range). A newer
+//! bucket overwrites the slot of one `S` buckets older, which no window covers any more, so
+//! a ring never grows. A `string` field's last value is kept in a field per slot,
+//! `l:F:T:S:slot`. A `distinct` feature keeps one HyperLogLog per bucket, at
+//! `{hash key}:d:F:T:i`. Changing an aggregation's features changes its rings' names, so a
+//! new declaration starts from empty rings instead of misreading old ones.
 //!
 //! # Semantics
 //!
@@ -30,27 +37,39 @@
 //!   `keep` buckets at arrival (`keep`: the longest window read at that resolution, in
 //!   buckets); an event no window can cover any more is refused and counted
 //!   ([`Recorded::Late`]). An event more than one finest granularity ahead of the clock is
-//!   refused too ([`Recorded::Future`]).
+//!   refused too ([`Recorded::Future`]). Writers whose clocks disagree by more than a window:
+//!   an event whose slot already holds a newer bucket (written by a writer whose clock is
+//!   ahead) is not added at that resolution, since no window of that writer covers it.
 //! - **At-least-once ingest double counts**: an event recorded twice counts twice (`distinct`
 //!   excepted). There is no event id.
-//! - **Atomic per event.** One event is one call of [`AGG_SCRIPT`]: every feature of the
-//!   aggregation is updated, or none (an integer sum that would leave ±9.2·10¹⁸, or a float sum
-//!   that would overflow, is refused before anything is written).
-//! - **Bounded memory.** Each write removes the buckets that left every window at its
-//!   resolution; the hash expires after the longest window (plus one coarsest bucket) without
-//!   events, each HyperLogLog when its bucket leaves the windows.
+//! - **Atomic per event.** Each event is an atomic unit of a call of [`AGG_SCRIPT`] (which
+//!   applies a group of events, each on its own): every feature of the aggregation is
+//!   updated, or none (a bucket's integer sum that would leave the `i64` range,
+//!   a float sum that would overflow, a ring of the wrong size, a key of another type: each is
+//!   refused before anything is written).
+//! - **Bounded memory.** A ring has a fixed size (a new bucket takes the slot of one that left
+//!   every window at its resolution); the hash expires after the longest window (plus one
+//!   coarsest bucket) without events, each HyperLogLog when its bucket leaves the windows.
 //! - **Approximate `distinct`.** Valkey's HyperLogLog (`PFCOUNT` over the window's buckets, a
 //!   union) has a standard error of 0.81%; it is exact for small sets in practice. The embedded
 //!   backend counts exactly.
-//! - **Sums** of `float` fields are added by `HINCRBYFLOAT` (long double, 17 significant digits
-//!   kept), so they can differ from a sum in `f64` in the last digits; `avg` is the window's sum
-//!   divided by its count.
+//! - **Sums** of `int` fields are exact (`i64`; a window's sum beyond it is a decode error);
+//!   those of `float` fields are `f64` additions in arrival order within a bucket, then over
+//!   the window's buckets, so they can differ from another order's sum in the last digits.
+//!   `avg` is the window's sum divided by its count.
 //!
 //! # Cost
 //!
-//! A read is one round trip: one `HMGET` of exactly the buckets its windows need, computed from
-//! the clock (at most 64 fields per window and column), plus one `PFCOUNT` per `distinct`
-//! feature. A record is one `EVALSHA` per event (pipelined for batches).
+//! A read is one round trip: one `HMGET` of the rings of the resolutions its features are read
+//! at (`ceil(S / 16)` fields each: six for an hour of minutes and a day of hours, however long
+//! the windows; plus, for a string's `last`, one field per bucket of its window), and one
+//! `PFCOUNT` per `distinct`
+//! feature over its window's buckets (at most
+//! [`MAX_BUCKETS_PER_WINDOW`](crate::registry::MAX_BUCKETS_PER_WINDOW) keys). A ring is
+//! `S × cells × 8` bytes (`61 × 3 × 8 = 1,464` for a count and a float sum over an hour of
+//! minutes). A record is one script call per event on a cluster, per group of up to 32
+//! consecutive events on one server (pipelined for batches); each event reads the chunks of its
+//! buckets with one `HMGET` and writes them with one `HSET`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,6 +80,7 @@ use crate::command::{Block, Command, Hll, Op};
 use crate::dynamic::{Features, Value};
 use crate::registry::{AggFunction, Aggregation, FeatureType, Registry};
 use crate::reply::{self, Reply};
+use crate::ring;
 use crate::{EntityId, Error, Result, Store};
 
 /// The latest event time accepted, in epoch milliseconds: 2⁵³ (the year 287,396), below which
@@ -107,20 +127,37 @@ pub struct FeatureDecl<'a> {
     pub resolution_ms: u64,
 }
 
-/// One resolution of an aggregation, with the columns every event updates at it.
+/// One resolution of an aggregation: its ring and the columns every event updates in it.
 #[derive(Debug, Clone)]
 struct Tier {
     ms: u64,
     /// Buckets kept: the longest window read at this resolution, in buckets.
     keep: u64,
-    /// The resolution in seconds, as in field names.
+    /// The resolution in seconds, as in field and key names.
     tag: Arc<str>,
-    /// Every event's updates at this resolution, in the script's order (`t` before the `l`s):
-    /// the operation, the event field giving the value (`None`: the count's `1`, or the event's
-    /// time), and the column's field prefix (`s:amount:60:`), made once.
-    columns: Vec<(Op, Option<usize>, Arc<str>)>,
+    /// The ring's slots: `keep + 1`, room for one bucket ahead of the clock.
+    slots: u64,
+    /// The ring's fields, one per chunk of [`ring::CHUNK`] slots:
+    /// `r:{seconds}:{slots}:{columns}/{chunk}`, such as `r:60:61:n,sf:amount/0`.
+    fields: Vec<Arc<str>>,
+    /// Cells per slot: the bucket number, then the columns'.
+    width: usize,
+    /// Every event's updates at this resolution, in the script's order (`t` before the lasts).
+    columns: Vec<Column>,
     /// Event field indices with a HyperLogLog per bucket.
     distinct: Vec<usize>,
+}
+
+/// One column of a ring.
+#[derive(Debug, Clone)]
+struct Column {
+    op: Op,
+    /// The event field giving the value (`None`: the count's `1`, or the event's time).
+    of: Option<usize>,
+    /// The column's first cell in a slot.
+    cell: usize,
+    /// For a string's last value: its fields' prefix (`l:merchant:3600:25:`), made once.
+    text: Option<Arc<str>>,
 }
 
 /// The columns a resolution's features need, collected while building a [`Spec`].
@@ -134,41 +171,52 @@ struct Kinds {
 }
 
 impl Kinds {
-    /// The columns of [`Tier::columns`] at resolution `tag`, over `event`'s fields.
-    fn columns(
-        &self,
-        tag: &str,
-        event: &[(String, FeatureType)],
-    ) -> Vec<(Op, Option<usize>, Arc<str>)> {
+    /// The columns of a ring of `slots` slots at resolution `tag`, over `event`'s fields.
+    fn columns(&self, tag: &str, slots: u64, event: &[(String, FeatureType)]) -> Vec<Column> {
         let float = |i: usize| event[i].1 == FeatureType::Float;
-        let col = |kind: &str, i: usize| Arc::from(format!("{kind}:{}:{tag}:", event[i].0));
-        let mut out = Vec::new();
+        let mut ops: Vec<(Op, Option<usize>)> = Vec::new();
         if self.count {
-            out.push((Op::Count, None, Arc::from(format!("n:{tag}:"))));
+            ops.push((Op::Count, None));
         }
         for &i in &self.sums {
-            let op = if float(i) { Op::SumFloat } else { Op::SumInt };
-            out.push((op, Some(i), col("s", i)));
+            ops.push((if float(i) { Op::SumFloat } else { Op::SumInt }, Some(i)));
         }
         for &i in &self.mins {
-            let op = if float(i) { Op::MinFloat } else { Op::MinInt };
-            out.push((op, Some(i), col("lo", i)));
+            ops.push((if float(i) { Op::MinFloat } else { Op::MinInt }, Some(i)));
         }
         for &i in &self.maxs {
-            let op = if float(i) { Op::MaxFloat } else { Op::MaxInt };
-            out.push((op, Some(i), col("hi", i)));
+            ops.push((if float(i) { Op::MaxFloat } else { Op::MaxInt }, Some(i)));
         }
         if !self.lasts.is_empty() {
-            out.push((Op::LastTime, None, Arc::from(format!("t:{tag}:"))));
+            ops.push((Op::LastTime, None));
             for &i in &self.lasts {
-                out.push((Op::Last, Some(i), col("l", i)));
+                let op = match event[i].1 {
+                    FeatureType::Int => Op::LastInt,
+                    FeatureType::Float | FeatureType::Bool => Op::LastFloat,
+                    _ => Op::LastText,
+                };
+                ops.push((op, Some(i)));
             }
         }
-        out
+        let mut cell = 1;
+        ops.into_iter()
+            .map(|(op, of)| {
+                let column = Column {
+                    op,
+                    of,
+                    cell,
+                    text: (op == Op::LastText)
+                        .then(|| of.map(|i| Arc::from(format!("l:{}:{tag}:{slots}:", event[i].0))))
+                        .flatten(),
+                };
+                cell += op.cells();
+                column
+            })
+            .collect()
     }
 }
 
-/// One feature, resolved against the event fields.
+/// One feature, resolved against the event fields and its tier's ring.
 #[derive(Debug, Clone)]
 struct Feature {
     name: String,
@@ -177,6 +225,11 @@ struct Feature {
     resolution_ms: u64,
     tier: usize,
     buckets: u64,
+    /// The cell of the value (`count`: the count; `last`: the value) in a slot, and the second
+    /// cell read (`avg`: the count; `last`: the time).
+    cells: [usize; 2],
+    /// A string's last value: the prefix of its fields.
+    text: Option<Arc<str>>,
 }
 
 /// An aggregation as the runtime computes it: built from its registry declaration.
@@ -189,6 +242,27 @@ pub struct Spec {
     tiers: Vec<Tier>,
     finest_ms: u64,
     ttl_ms: u64,
+    /// The last read plan made, reused while the clock stays in the same buckets.
+    plan: PlanCache,
+}
+
+/// The last [`ReadPlan`] of a [`Spec`]: a read at a clock in the same bucket of every
+/// resolution reads the same fields.
+#[derive(Default)]
+struct PlanCache(std::sync::Mutex<Option<Arc<ReadPlan>>>);
+
+impl std::fmt::Debug for PlanCache {
+    /// Opaque: two specs of one declaration are equal whatever they last read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlanCache")
+    }
+}
+
+impl Clone for PlanCache {
+    /// An empty cache: plans are cheap to make again.
+    fn clone(&self) -> PlanCache {
+        PlanCache::default()
+    }
 }
 
 impl Spec {
@@ -256,6 +330,9 @@ impl Spec {
                         ms: f.resolution_ms,
                         keep: 0,
                         tag: Arc::from((f.resolution_ms / 1000).to_string()),
+                        slots: 0,
+                        fields: Vec::new(),
+                        width: 0,
                         columns: Vec::new(),
                         distinct: Vec::new(),
                     };
@@ -305,13 +382,30 @@ impl Spec {
                 resolution_ms: f.resolution_ms,
                 tier: t,
                 buckets,
+                cells: [0, 0],
+                text: None,
             });
         }
         tiers.sort_by_key(|(t, _)| t.ms);
         let tiers: Vec<Tier> = tiers
             .into_iter()
             .map(|(mut tier, kinds)| {
-                tier.columns = kinds.columns(&tier.tag, &event);
+                let tag = Arc::clone(&tier.tag);
+                tier.slots = tier.keep + 1;
+                tier.columns = kinds.columns(&tag, tier.slots, &event);
+                tier.width = 1 + tier.columns.iter().map(|c| c.op.cells()).sum::<usize>();
+                let names: Vec<String> = tier
+                    .columns
+                    .iter()
+                    .map(|c| match c.of {
+                        Some(i) => format!("{}:{}", c.op.name(), event[i].0),
+                        None => c.op.name().to_owned(),
+                    })
+                    .collect();
+                let ring = format!("r:{tag}:{}:{}", tier.slots, names.join(","));
+                tier.fields = (0..tier.slots.div_ceil(ring::CHUNK))
+                    .map(|k| Arc::from(format!("{ring}/{k}")))
+                    .collect();
                 tier
             })
             .collect();
@@ -320,6 +414,40 @@ impl Spec {
                 .iter()
                 .position(|t| t.ms == f.resolution_ms)
                 .unwrap_or_default();
+            let tier = &tiers[f.tier];
+            let cell = |want: &dyn Fn(Op) -> bool, of: Option<usize>| {
+                tier.columns
+                    .iter()
+                    .find(|c| want(c.op) && c.of == of)
+                    .map_or(0, |c| c.cell)
+            };
+            let count = cell(&|op| op == Op::Count, None);
+            let time = cell(&|op| op == Op::LastTime, None);
+            f.cells = match f.function {
+                AggFunction::Count => [count, 0],
+                AggFunction::Sum => [cell(&|op| matches!(op, Op::SumInt | Op::SumFloat), f.of), 0],
+                AggFunction::Avg => [
+                    cell(&|op| matches!(op, Op::SumInt | Op::SumFloat), f.of),
+                    count,
+                ],
+                AggFunction::Min => [cell(&|op| matches!(op, Op::MinInt | Op::MinFloat), f.of), 0],
+                AggFunction::Max => [cell(&|op| matches!(op, Op::MaxInt | Op::MaxFloat), f.of), 0],
+                AggFunction::Last => [
+                    cell(
+                        &|op| matches!(op, Op::LastInt | Op::LastFloat | Op::LastText),
+                        f.of,
+                    ),
+                    time,
+                ],
+                _ => [0, 0],
+            };
+            if f.function == AggFunction::Last {
+                f.text = tier
+                    .columns
+                    .iter()
+                    .find(|c| c.op == Op::LastText && c.of == f.of)
+                    .and_then(|c| c.text.clone());
+            }
         }
         let finest_ms = finest_ms.max(1);
         let coarsest = tiers.iter().map(|t| t.ms).max().unwrap_or(finest_ms);
@@ -332,6 +460,7 @@ impl Spec {
             tiers,
             finest_ms,
             ttl_ms: longest + coarsest,
+            plan: PlanCache::default(),
         })
     }
 
@@ -410,14 +539,31 @@ impl Spec {
                 found: format!("{} values", values.len()),
             });
         }
+        // Each field as text (string `last` values, HyperLogLog members) and as the ring's
+        // numeric arguments (an integer's two parts, a float's text, a bool's 0 or 1).
         let mut text: Vec<Vec<u8>> = Vec::with_capacity(values.len());
+        let mut parts: Vec<[Vec<u8>; 2]> = Vec::with_capacity(values.len());
         for ((name, ty), value) in self.event.iter().zip(values) {
             let mut out = Vec::new();
             let ok = match (ty, value) {
-                (FeatureType::Int, Value::Int(v)) => v.encode(&mut out),
-                (FeatureType::Float, Value::Float(v)) if v.is_finite() => v.encode(&mut out),
-                (FeatureType::String, Value::String(v)) => v.encode(&mut out),
-                (FeatureType::Bool, Value::Bool(v)) => v.encode(&mut out),
+                (FeatureType::Int, Value::Int(v)) => {
+                    let (hi, lo) = ring::split(*v);
+                    parts.push([hi.to_string().into_bytes(), lo.to_string().into_bytes()]);
+                    v.encode(&mut out)
+                }
+                (FeatureType::Float, Value::Float(v)) if v.is_finite() => {
+                    let ok = v.encode(&mut out);
+                    parts.push([out.clone(), Vec::new()]);
+                    ok
+                }
+                (FeatureType::String, Value::String(v)) => {
+                    parts.push([Vec::new(), Vec::new()]);
+                    v.encode(&mut out)
+                }
+                (FeatureType::Bool, Value::Bool(v)) => {
+                    parts.push([vec![if *v { b'1' } else { b'0' }], Vec::new()]);
+                    v.encode(&mut out)
+                }
                 _ => false,
             };
             if !ok {
@@ -455,16 +601,20 @@ impl Spec {
             if idx < oldest {
                 continue;
             }
+            let slot = idx as u64 % tier.slots;
+            let chunk = slot / ring::CHUNK;
             let ops = tier
                 .columns
                 .iter()
-                .map(|(op, field, col)| {
-                    let value = match field {
-                        Some(i) => text[*i].clone(),
-                        None if *op == Op::Count => b"1".to_vec(),
-                        None => ts_ms.to_string().into_bytes(),
+                .map(|c| {
+                    let values = match (c.of, &c.text) {
+                        (Some(i), Some(prefix)) => {
+                            [ring::text_field(prefix, slot).into_bytes(), text[i].clone()]
+                        }
+                        (Some(i), None) => parts[i].clone(),
+                        (None, _) => [Vec::new(), Vec::new()],
                     };
-                    (*op, Arc::clone(col), value)
+                    (c.op, values)
                 })
                 .collect();
             for &i in &tier.distinct {
@@ -474,14 +624,17 @@ impl Spec {
                     (idx.saturating_add(tier.keep as i64 + 1) as u64).saturating_mul(tier.ms);
                 hlls.push(Hll {
                     key: format!("{key}:d:{}:{}:{idx}", self.event[i].0, tier.tag),
+                    block: blocks.len() + 1,
                     value: text[i].clone(),
                     ttl_ms: until.saturating_sub(now_ms).max(1),
                 });
             }
             blocks.push(Block {
-                tag: Arc::clone(&tier.tag),
+                field: Arc::clone(&tier.fields[chunk as usize]),
+                slots: ring::CHUNK.min(tier.slots - chunk * ring::CHUNK),
+                slot: slot % ring::CHUNK,
                 idx,
-                oldest,
+                width: tier.width,
                 ops,
             });
         }
@@ -497,9 +650,26 @@ impl Spec {
         }))))
     }
 
-    /// The read of entity `key` at time `now_ms`: one `HMGET` of the buckets the windows need,
-    /// then one `PFCOUNT` per `distinct` feature; and how to compute each feature from them.
-    pub(crate) fn read_plan(&self, now_ms: u64) -> ReadPlan {
+    /// The read of entity `key` at time `now_ms`: one `HMGET` of the rings the windows are read
+    /// from (and of the slots' fields of a string's last value), then one `PFCOUNT` per
+    /// `distinct` feature; and how to compute each feature from them.
+    pub(crate) fn read_plan(&self, now_ms: u64) -> Arc<ReadPlan> {
+        let buckets: Vec<u64> = self.tiers.iter().map(|t| now_ms / t.ms).collect();
+        let mut cache = self
+            .plan
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(plan) = cache.as_ref().filter(|p| p.buckets == buckets) {
+            return Arc::clone(plan);
+        }
+        let plan = Arc::new(self.make_read_plan(now_ms, buckets));
+        *cache = Some(Arc::clone(&plan));
+        plan
+    }
+
+    /// The read plan at `now_ms`, made anew (`buckets`: the clock's bucket per resolution).
+    fn make_read_plan(&self, now_ms: u64, buckets: Vec<u64>) -> ReadPlan {
         let mut fields: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut field = |name: String| -> usize {
@@ -513,43 +683,35 @@ impl Spec {
         for f in &self.features {
             let tier = &self.tiers[f.tier];
             let cur = (now_ms / tier.ms) as i64;
-            let range = (cur - f.buckets as i64 + 1).max(0)..=cur;
-            let of = f.of.map(|i| self.event[i].0.as_str()).unwrap_or_default();
-            let mut cols = |prefix: &str| -> Vec<usize> {
-                range
-                    .clone()
-                    .map(|i| field(format!("{prefix}{i}")))
-                    .collect()
+            let first = (cur - f.buckets as i64 + 1).max(0);
+            let mut need = Needs {
+                chunks: Vec::new(),
+                first,
+                cur,
+                texts: Vec::new(),
+                pfcount: None,
             };
-            let tag = &tier.tag;
-            let need = match f.function {
-                AggFunction::Count => Needs::cols(cols(&format!("n:{tag}:")), Vec::new()),
-                AggFunction::Sum => Needs::cols(cols(&format!("s:{of}:{tag}:")), Vec::new()),
-                AggFunction::Avg => {
-                    Needs::cols(cols(&format!("s:{of}:{tag}:")), cols(&format!("n:{tag}:")))
+            if f.function == AggFunction::Distinct {
+                let of = f.of.map(|i| self.event[i].0.as_str()).unwrap_or_default();
+                let tag = &tier.tag;
+                pfcounts.push(
+                    (first..=cur)
+                        .map(|i| format!(":d:{of}:{tag}:{i}"))
+                        .collect(),
+                );
+                need.pfcount = Some(pfcounts.len());
+            } else {
+                need.chunks = tier.fields.iter().map(|f| field(f.to_string())).collect();
+                if let Some(prefix) = &f.text {
+                    need.texts = (first..=cur)
+                        .map(|i| field(ring::text_field(prefix, i as u64 % tier.slots)))
+                        .collect();
                 }
-                AggFunction::Min => Needs::cols(cols(&format!("lo:{of}:{tag}:")), Vec::new()),
-                AggFunction::Max => Needs::cols(cols(&format!("hi:{of}:{tag}:")), Vec::new()),
-                AggFunction::Last => {
-                    Needs::cols(cols(&format!("l:{of}:{tag}:")), cols(&format!("t:{tag}:")))
-                }
-                _ => {
-                    pfcounts.push(
-                        range
-                            .clone()
-                            .map(|i| format!(":d:{of}:{tag}:{i}"))
-                            .collect::<Vec<_>>(),
-                    );
-                    Needs {
-                        a: Vec::new(),
-                        b: Vec::new(),
-                        pfcount: Some(pfcounts.len()),
-                    }
-                }
-            };
+            }
             needs.push(need);
         }
         ReadPlan {
+            buckets,
             fields: Arc::from(fields),
             needs,
             pfcounts,
@@ -563,7 +725,6 @@ impl Spec {
         plan: &ReadPlan,
         replies: &[Reply<'_>],
     ) -> Result<Features> {
-        let needs = &plan.needs;
         let (Some(hmget), Some(&first)) = (cmds.first(), replies.first()) else {
             return Err(Error::UnexpectedReply {
                 command: "HMGET",
@@ -583,146 +744,174 @@ impl Spec {
         let names: Vec<&str> = fields.iter().collect();
         let values = reply::hmget(hmget, names.len(), first)?;
         let key = hmget.key();
-        let raw = |i: usize| values.get(i);
-        let decode = |i: usize,
-                      expected: &'static str,
-                      parse: &dyn Fn(&[u8]) -> std::result::Result<Value, String>|
-         -> Result<Option<Value>> {
-            match raw(i) {
-                None => Ok(None),
-                Some(bytes) => parse(bytes).map(Some).map_err(|reason| Error::Decode {
-                    key: key.to_owned(),
-                    field: names[i].to_owned(),
-                    expected,
-                    reason,
-                    found: crate::error::excerpt(bytes),
-                }),
-            }
-        };
-        let int = |b: &[u8]| i64::decode(b).map(Value::Int);
-        let float = |b: &[u8]| f64::decode(b).map(Value::Float);
+        let bad =
+            |field: usize, expected: &'static str, reason: String, found: String| Error::Decode {
+                key: key.to_owned(),
+                field: names.get(field).copied().unwrap_or_default().to_owned(),
+                expected,
+                reason,
+                found,
+            };
+        // Each chunk of a ring, decoded once: `None` when the field is absent (no events).
+        let mut chunks: Vec<Option<Option<Vec<f64>>>> = vec![None; names.len()];
         let mut out = Vec::with_capacity(self.features.len());
-        for (f, need) in self.features.iter().zip(needs) {
-            let ty = f.of.map(|i| self.event[i].1);
-            let typed = |b: &[u8]| -> std::result::Result<Value, String> {
-                match ty {
-                    Some(FeatureType::Int) => i64::decode(b).map(Value::Int),
-                    Some(FeatureType::Float) => f64::decode(b).map(Value::Float),
-                    Some(FeatureType::Bool) => bool::decode(b).map(Value::Bool),
-                    _ => String::decode(b).map(Value::String),
+        for (f, need) in self.features.iter().zip(&plan.needs) {
+            if let Some(at) = need.pfcount {
+                let (Some(cmd), Some(&r)) = (cmds.get(at), replies.get(at)) else {
+                    return Err(Error::UnexpectedReply {
+                        command: "PFCOUNT",
+                        key: key.to_owned(),
+                        expected: "one reply per command",
+                        found: format!("{} replies", replies.len()),
+                    });
+                };
+                out.push((f.name.clone(), Value::Int(reply::count(cmd, r)?)));
+                continue;
+            }
+            let tier = &self.tiers[f.tier];
+            for (k, &at) in need.chunks.iter().enumerate() {
+                if chunks[at].is_none() {
+                    let slots = ring::CHUNK.min(tier.slots - k as u64 * ring::CHUNK);
+                    let cells = match values.get(at) {
+                        None => None,
+                        Some(bytes) => {
+                            Some(ring::cells(bytes, slots, tier.width).map_err(|reason| {
+                                bad(
+                                    at,
+                                    "a ring of f64 cells",
+                                    reason,
+                                    crate::error::excerpt(bytes),
+                                )
+                            })?)
+                        }
+                    };
+                    chunks[at] = Some(cells);
                 }
+            }
+            let ty = f.of.map(|i| self.event[i].1);
+            // The window's slots: each bucket of the window whose slot still holds it, with
+            // its index in the window and its chunk's field.
+            let slots: Vec<(usize, usize, &[f64])> = (need.first..=need.cur)
+                .enumerate()
+                .filter_map(|(k, b)| {
+                    let slot = b as u64 % tier.slots;
+                    let at = need.chunks[(slot / ring::CHUNK) as usize];
+                    let cells = chunks[at].as_ref()?.as_ref()?;
+                    let s = (slot % ring::CHUNK) as usize * tier.width;
+                    let cells = &cells[s..s + tier.width];
+                    (cells[0] == b as f64).then_some((k, at, cells))
+                })
+                .collect();
+            let int = |&(_, at, slot): &(usize, usize, &[f64]),
+                       cell: usize,
+                       what: &'static str|
+             -> Result<i64> {
+                ring::join(slot[cell], slot[cell + 1]).ok_or_else(|| {
+                    bad(
+                        at,
+                        what,
+                        "not the two parts of a 64-bit integer".to_owned(),
+                        format!("{} {}", slot[cell], slot[cell + 1]),
+                    )
+                })
             };
-            let expected = match ty {
-                Some(FeatureType::Int) => "i64 (int)",
-                Some(FeatureType::Float) => "f64 (float)",
-                Some(FeatureType::Bool) => "bool (bool)",
-                _ => "String (string)",
+            let count = |&(_, at, slot): &(usize, usize, &[f64]), cell: usize| -> Result<i64> {
+                let n = slot[cell];
+                if n.fract() != 0.0 || !(0.0..9.0e15).contains(&n) {
+                    return Err(bad(
+                        at,
+                        "i64 (count)",
+                        "not a count".to_owned(),
+                        n.to_string(),
+                    ));
+                }
+                Ok(n as i64)
             };
+            let [a, b] = f.cells;
+            let float = ty == Some(FeatureType::Float);
             let value = match f.function {
                 AggFunction::Count => {
                     let mut n: i64 = 0;
-                    for &i in &need.a {
-                        if let Some(Value::Int(c)) = decode(i, "i64 (count)", &int)? {
-                            n = n.saturating_add(c);
-                        }
+                    for slot in &slots {
+                        n = n.saturating_add(count(slot, a)?);
                     }
                     Value::Int(n)
                 }
                 AggFunction::Sum | AggFunction::Avg => {
-                    let float_sum = ty == Some(FeatureType::Float);
-                    let (mut si, mut sf) = (0i64, 0f64);
-                    for &i in &need.a {
-                        match decode(i, expected, if float_sum { &float } else { &int })? {
-                            Some(Value::Int(v)) => {
-                                si = si.checked_add(v).ok_or_else(|| Error::Decode {
-                                    key: key.to_owned(),
-                                    field: names[i].to_owned(),
-                                    expected,
-                                    reason: "the window's sum overflows i64".to_owned(),
-                                    found: v.to_string(),
-                                })?
-                            }
-                            Some(Value::Float(v)) => sf += v,
-                            _ => {}
+                    let (mut si, mut sf, mut n) = (0i64, 0f64, 0i64);
+                    for slot in &slots {
+                        if float {
+                            sf += slot.2[a];
+                        } else {
+                            let v = int(slot, a, "i64 (int)")?;
+                            si = si.checked_add(v).ok_or_else(|| {
+                                bad(
+                                    slot.1,
+                                    "i64 (int)",
+                                    "the window's sum overflows i64".to_owned(),
+                                    v.to_string(),
+                                )
+                            })?;
+                        }
+                        if f.function == AggFunction::Avg {
+                            n = n.saturating_add(count(slot, b)?);
                         }
                     }
-                    if f.function == AggFunction::Sum {
-                        if float_sum {
-                            Value::Float(sf)
-                        } else {
-                            Value::Int(si)
-                        }
-                    } else {
-                        let mut n: i64 = 0;
-                        for &i in &need.b {
-                            if let Some(Value::Int(c)) = decode(i, "i64 (count)", &int)? {
-                                n = n.saturating_add(c);
-                            }
-                        }
-                        if n == 0 {
-                            Value::Null
-                        } else if float_sum {
-                            Value::Float(sf / n as f64)
-                        } else {
-                            Value::Float(si as f64 / n as f64)
-                        }
+                    match (f.function, float) {
+                        (AggFunction::Sum, true) => Value::Float(sf),
+                        (AggFunction::Sum, false) => Value::Int(si),
+                        _ if n == 0 => Value::Null,
+                        (_, true) => Value::Float(sf / n as f64),
+                        (_, false) => Value::Float(si as f64 / n as f64),
                     }
                 }
                 AggFunction::Min | AggFunction::Max => {
+                    let min = f.function == AggFunction::Min;
                     let mut best: Option<Value> = None;
-                    for &i in &need.a {
-                        if let Some(v) = decode(i, expected, &typed)? {
-                            let better = match (&best, &v) {
-                                (None, _) => true,
-                                (Some(Value::Int(b)), Value::Int(x)) => {
-                                    if f.function == AggFunction::Min {
-                                        x < b
-                                    } else {
-                                        x > b
-                                    }
-                                }
-                                (Some(Value::Float(b)), Value::Float(x)) => {
-                                    if f.function == AggFunction::Min {
-                                        x < b
-                                    } else {
-                                        x > b
-                                    }
-                                }
-                                _ => false,
-                            };
-                            if better {
-                                best = Some(v);
-                            }
+                    for slot in &slots {
+                        let v = if float {
+                            Value::Float(slot.2[a])
+                        } else {
+                            Value::Int(int(slot, a, "i64 (int)")?)
+                        };
+                        let better = match (&best, &v) {
+                            (None, _) => true,
+                            (Some(Value::Int(b)), Value::Int(x)) => (x < b) == min && x != b,
+                            (Some(Value::Float(b)), Value::Float(x)) => (x < b) == min && x != b,
+                            _ => false,
+                        };
+                        if better {
+                            best = Some(v);
                         }
                     }
                     best.unwrap_or(Value::Null)
                 }
                 AggFunction::Last => {
-                    let mut best: Option<(i64, usize)> = None;
-                    for (&vi, &ti) in need.a.iter().zip(&need.b) {
-                        if let Some(Value::Int(t)) = decode(ti, "i64 (epoch milliseconds)", &int)? {
-                            if best.is_none_or(|(b, _)| t > b) {
-                                best = Some((t, vi));
-                            }
+                    let latest = slots.iter().max_by(|x, y| x.2[b].total_cmp(&y.2[b]));
+                    match (latest, ty) {
+                        (None, _) => Value::Null,
+                        (Some(slot), Some(FeatureType::Int)) => {
+                            Value::Int(int(slot, a, "i64 (int)")?)
+                        }
+                        (Some(slot), Some(FeatureType::Float)) => Value::Float(slot.2[a]),
+                        (Some(slot), Some(FeatureType::Bool)) => Value::Bool(slot.2[a] != 0.0),
+                        (Some(&(k, _, _)), _) => {
+                            let at = need.texts.get(k).copied().unwrap_or(usize::MAX);
+                            let bytes = values.get(at).ok_or_else(|| {
+                                bad(
+                                    at,
+                                    "String (string)",
+                                    "the slot's last value is missing".to_owned(),
+                                    "nil".to_owned(),
+                                )
+                            })?;
+                            Value::String(String::decode(bytes).map_err(|reason| {
+                                bad(at, "String (string)", reason, crate::error::excerpt(bytes))
+                            })?)
                         }
                     }
-                    match best {
-                        Some((_, vi)) => decode(vi, expected, &typed)?.unwrap_or(Value::Null),
-                        None => Value::Null,
-                    }
                 }
-                _ => {
-                    let at = need.pfcount.unwrap_or(0);
-                    let (Some(cmd), Some(&r)) = (cmds.get(at), replies.get(at)) else {
-                        return Err(Error::UnexpectedReply {
-                            command: "PFCOUNT",
-                            key: key.to_owned(),
-                            expected: "one reply per command",
-                            found: format!("{} replies", replies.len()),
-                        });
-                    };
-                    Value::Int(reply::count(cmd, r)?)
-                }
+                _ => Value::Null,
             };
             out.push((f.name.clone(), value));
         }
@@ -735,6 +924,8 @@ impl Spec {
 /// feature's `PFCOUNT`.
 #[derive(Debug)]
 pub(crate) struct ReadPlan {
+    /// The clock's bucket per resolution the plan was made for.
+    buckets: Vec<u64>,
     fields: Arc<[String]>,
     needs: Vec<Needs>,
     pfcounts: Vec<Vec<String>>,
@@ -744,12 +935,26 @@ impl ReadPlan {
     /// The commands of entity `key`'s read: the `HMGET`, then one `PFCOUNT` per `distinct`
     /// feature.
     pub(crate) fn push_commands(&self, key: String, cmds: &mut Vec<Command>) {
-        for suffixes in &self.pfcounts {
-            let keys = suffixes.iter().map(|s| format!("{key}{s}")).collect();
-            cmds.push(Command::Pfcount { keys });
-        }
-        let at = cmds.len() - self.pfcounts.len();
-        cmds.insert(at, Command::hmget_shared(key, Arc::clone(&self.fields)));
+        let at = cmds.len();
+        cmds.push(Command::hmget_shared(key, Arc::clone(&self.fields)));
+        let key = cmds[at].key();
+        let pfcounts: Vec<Command> = self
+            .pfcounts
+            .iter()
+            .map(|suffixes| {
+                let keys = suffixes
+                    .iter()
+                    .map(|s| {
+                        let mut k = String::with_capacity(key.len() + s.len());
+                        k.push_str(key);
+                        k.push_str(s);
+                        k
+                    })
+                    .collect();
+                Command::Pfcount { keys }
+            })
+            .collect();
+        cmds.extend(pfcounts);
     }
 
     /// The number of commands per entity.
@@ -758,23 +963,16 @@ impl ReadPlan {
     }
 }
 
-/// Which replies a feature is computed from: field indices into the `HMGET` (`a`, and `b` for
-/// `avg`'s counts or `last`'s times), or the index of its `PFCOUNT` command.
+/// Which replies a feature is computed from: the `HMGET` fields of its ring's chunks and its window's
+/// buckets (with, for a string's last value, the field of each bucket's slot), or the index of
+/// its `PFCOUNT` command.
 #[derive(Debug)]
 struct Needs {
-    a: Vec<usize>,
-    b: Vec<usize>,
+    chunks: Vec<usize>,
+    first: i64,
+    cur: i64,
+    texts: Vec<usize>,
     pfcount: Option<usize>,
-}
-
-impl Needs {
-    fn cols(a: Vec<usize>, b: Vec<usize>) -> Needs {
-        Needs {
-            a,
-            b,
-            pfcount: None,
-        }
-    }
 }
 
 /// The current time in epoch milliseconds, the default clock.
@@ -966,19 +1164,59 @@ impl Store {
     ) -> Result<RecordReport> {
         let mut report = RecordReport::default();
         let mut cmds = Vec::new();
+        // The input index of each command sent.
+        let mut sent = Vec::new();
         for (n, (id, ts, values)) in events.into_iter().enumerate() {
             let key = spec.key(id)?;
             match spec.record_command(key, now_ms, ts, &values)? {
-                Ok(cmd) => cmds.push(cmd),
+                Ok(cmd) => {
+                    cmds.push(cmd);
+                    sent.push(n);
+                }
                 Err(Recorded::Late) => report.late.push(n),
                 Err(_) => report.future.push(n),
             }
         }
         crate::trace::refused(&spec.name, "late", report.late.len());
         crate::trace::refused(&spec.name, "future", report.future.len());
-        self.run_write_batch(&cmds).await?;
-        report.applied = cmds.len();
-        Ok(report)
+        match self.run_write_batch(&cmds).await {
+            Ok(()) => {
+                report.applied = cmds.len();
+                Ok(report)
+            }
+            // Outcomes in input order: the events refused for their time are `Refused` too.
+            Err(Error::Batch(batch)) => {
+                let total = sent.len() + report.late.len() + report.future.len();
+                let mut outcomes: Vec<Option<crate::WriteOutcome>> =
+                    (0..total).map(|_| None).collect();
+                let (sent_outcomes, cause) = batch.into_parts();
+                for (n, outcome) in sent.iter().zip(sent_outcomes) {
+                    outcomes[*n] = Some(outcome);
+                }
+                let refused = |n: usize, what: &str| {
+                    crate::WriteOutcome::Refused(Error::InvalidValue {
+                        view: spec.name.clone(),
+                        feature: "(event time)".to_owned(),
+                        expected: "a time some window covers at the clock".to_owned(),
+                        found: format!("event {n}: {what}"),
+                    })
+                };
+                for &n in &report.late {
+                    outcomes[n] = Some(refused(n, "late"));
+                }
+                for &n in &report.future {
+                    outcomes[n] = Some(refused(n, "ahead of the clock"));
+                }
+                let outcomes = outcomes
+                    .into_iter()
+                    .map(|o| o.unwrap_or(crate::WriteOutcome::NotSent))
+                    .collect();
+                Err(Error::Batch(Box::new(crate::BatchWriteError::new(
+                    outcomes, cause,
+                ))))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Reads every feature of aggregation `aggregation` for entity `id`, with the clock at

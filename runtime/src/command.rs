@@ -69,128 +69,156 @@ pub fn write_script_sha() -> &'static str {
     SHA.get_or_init(|| redis::Script::new(WRITE_SCRIPT).get_hash().to_owned())
 }
 
-/// The Lua script behind every recorded event: one atomic unit per event.
+/// The Lua script behind recorded events: one call applies a group of events (consecutive
+/// events of a pipeline, up to 32 on one server; one per call on a cluster), each one an
+/// atomic unit.
 ///
-/// `KEYS[1]` is the aggregation's hash, `KEYS[2..]` the event's HyperLogLogs. `ARGV[1]` is the
-/// hash's expiry in milliseconds, `ARGV[2]` the event's time, `ARGV[3]` the number of
-/// resolution blocks; each block is `tag bucket oldest ops` then `ops` triples `op column value`
-/// (`n` count, `si`/`sf` integer/float sum, `mni`/`mnf` minimum, `mxi`/`mxf` maximum, `t` the
-/// latest event's time, `l` its value); then one `value ttl_ms` pair per HyperLogLog. The script
+/// `KEYS` are each event's keys in turn: its aggregation hash, then its HyperLogLogs. `ARGV[1]`
+/// is the number of events; then, per event: its number of keys, the hash's expiry in
+/// milliseconds, the event's time, the number of resolution blocks; each block is
+/// `field slots slot bucket width ops`, then `ops` column updates, each an operation and its
+/// values (`n` count; `si`/`mni`/`mxi`/`li` integer sum, minimum, maximum, last value, with the
+/// value's two parts `hi lo`; `sf`/`mnf`/`mxf`/`lf` the same over a float; `t` the latest
+/// event's time; `ls field value` a string's last value); then one `block value ttl_ms` triple
+/// per HyperLogLog. The blocks' fields are *rings* (see the [`aggregate`](crate::aggregate)
+/// module): `slots` slots of `width` little-endian doubles, the event's bucket in slot `slot`.
+/// For each event the script
 ///
-/// - refuses a hash of another type (`WRONGTYPE`) and a sum that would overflow before writing
-///   anything;
-/// - adds to the HyperLogLogs first (idempotent: a retry after a failure adds nothing twice);
-/// - removes the buckets older than each block's `oldest` (bounded: the live buckets of a
-///   resolution are at most its retention apart), updates the event's bucket per resolution;
-/// - sets every key's expiry; returns 1.
-pub const AGG_SCRIPT: &str = r"local key = KEYS[1]
-local kind = redis.call('TYPE', key).ok
-if kind ~= 'hash' and kind ~= 'none' then
-  return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind .. ', not a hash; fstore left it untouched')
-end
-for k = 2, #KEYS do
-  local t = redis.call('TYPE', KEYS[k]).ok
-  if t ~= 'string' and t ~= 'none' then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' holds a ' .. t .. ', not a HyperLogLog; fstore left the aggregation untouched')
+/// - refuses a hash of another type (`WRONGTYPE`), a ring of the wrong size (`CORRUPT`) and a
+///   sum that would overflow (`OVERFLOW`) before writing anything;
+/// - per block, resets the slot when it holds an older bucket (or none), leaves it when it
+///   holds a newer one, and updates every column of the event's bucket;
+/// - adds to the HyperLogLogs of the blocks it updated (a key of another type stops the event
+///   there, before its hash is written: adding a member is idempotent, so a retry counts
+///   nothing twice), sets the expiry of each HyperLogLog it changed (fixed per bucket: when the
+///   bucket leaves the windows), writes the rings in one `HSET` and sets the hash's expiry.
+///
+/// It returns one bulk string per event: the number of fields written (`0`: every block held a
+/// newer bucket), or the refusal (`WRONGTYPE …`, `CORRUPT …`, `OVERFLOW …`, or the server's
+/// error from `HSET`, such as `OOM`). A refused event changes nothing and does not stop the
+/// events after it.
+pub const AGG_SCRIPT: &str = r"local arity = {n = 0, t = 0, si = 2, mni = 2, mxi = 2, li = 2, sf = 1, mnf = 1, mxf = 1, lf = 1, ls = 2}
+local width_of = {n = 1, t = 1, si = 2, mni = 2, mxi = 2, li = 2, sf = 1, mnf = 1, mxf = 1, lf = 1, ls = 0}
+local LO = 4294967296
+local function record(k0, i)
+  local nkeys = tonumber(ARGV[i])
+  local key = KEYS[k0]
+  local ts = tonumber(ARGV[i + 2])
+  local nblocks = tonumber(ARGV[i + 3])
+  local starts, fields = {}, {}
+  local p = i + 4
+  for b = 1, nblocks do
+    starts[b] = p
+    fields[b] = ARGV[p]
+    local nops = tonumber(ARGV[p + 5])
+    p = p + 6
+    for o = 1, nops do p = p + 1 + arity[ARGV[p]] end
   end
-end
-local ts = tonumber(ARGV[2])
-local nblocks = tonumber(ARGV[3])
-local i = 4
-for b = 1, nblocks do
-  local idx, nops = ARGV[i + 1], tonumber(ARGV[i + 3])
-  local j = i + 4
-  for o = 1, nops do
-    local op, col, val = ARGV[j], ARGV[j + 1] .. idx, ARGV[j + 2]
-    if op == 'si' then
-      local cur = tonumber(redis.call('HGET', key, col) or '0')
-      if math.abs(cur + tonumber(val)) >= 9.2e18 then
-        return redis.error_reply('OVERFLOW the sum ' .. col .. ' of ' .. key .. ' would leave the 64-bit range; the event was not recorded')
-      end
-    elseif op == 'sf' then
-      local sum = tonumber(redis.call('HGET', key, col) or '0') + tonumber(val)
-      if sum ~= sum or sum == math.huge or sum == -math.huge then
-        return redis.error_reply('OVERFLOW the sum ' .. col .. ' of ' .. key .. ' would not be a finite float; the event was not recorded')
-      end
+  local h = p
+  local nxt = h + 3 * (nkeys - 1)
+  local rings = redis.pcall('HMGET', key, unpack(fields))
+  if rings.err then
+    return 'WRONGTYPE ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok .. ', not a hash; fstore left it untouched', nxt
+  end
+  local out, done = {}, {}
+  for b = 1, nblocks do
+    local q = starts[b]
+    local slots, slot, idx, width = tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4])
+    local fmt = '<' .. string.rep('d', width)
+    local ring = rings[b]
+    if not ring then
+      ring = string.rep(struct.pack('<d', -1) .. string.rep(struct.pack('<d', 0), width - 1), slots)
+    elseif #ring ~= slots * width * 8 then
+      return 'CORRUPT the field ' .. ARGV[q] .. ' of ' .. key .. ' is ' .. #ring .. ' bytes, not a ring of ' .. slots .. ' slots of ' .. width .. ' cells; the event was not recorded', nxt
     end
-    j = j + 3
-  end
-  i = j
-end
-local h = i
-for k = 2, #KEYS do
-  redis.call('PFADD', KEYS[k], ARGV[h])
-  redis.call('PEXPIRE', KEYS[k], ARGV[h + 1])
-  h = h + 2
-end
-local function ilt(a, b)
-  local na, nb = string.byte(a, 1) == 45, string.byte(b, 1) == 45
-  if na ~= nb then return na end
-  if #a ~= #b then
-    if na then return #a > #b end
-    return #a < #b
-  end
-  if na then return a > b end
-  return a < b
-end
-i = 4
-for b = 1, nblocks do
-  local tag, idx, oldest, nops = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local lof, hif = '_lo:' .. tag, '_hi:' .. tag
-  local bounds = redis.call('HMGET', key, lof, hif)
-  local lo, hi = tonumber(bounds[1]), tonumber(bounds[2])
-  local j = i + 4
-  if lo and hi and lo < oldest then
-    local dead = {}
-    for d = lo, math.min(hi, oldest - 1) do
-      for o = 0, nops - 1 do
-        dead[#dead + 1] = ARGV[j + 3 * o + 1] .. d
+    local off = slot * width * 8
+    local c = {struct.unpack(fmt, ring, off + 1)}
+    if c[1] <= idx then
+      local fresh = c[1] < idx
+      if fresh then
+        c[1] = idx
+        for k = 2, width do c[k] = 0 end
       end
-      if #dead >= 512 then
-        redis.call('HDEL', key, unpack(dead))
-        dead = {}
-      end
-    end
-    if #dead > 0 then redis.call('HDEL', key, unpack(dead)) end
-    if hi < oldest then lo, hi = nil, nil else lo = oldest end
-  end
-  if not lo or idx < lo then lo = idx end
-  if not hi or idx > hi then hi = idx end
-  local newer = true
-  for o = 1, nops do
-    local op, col, val = ARGV[j], ARGV[j + 1] .. idx, ARGV[j + 2]
-    if op == 'n' then
-      redis.call('HINCRBY', key, col, 1)
-    elseif op == 'si' then
-      redis.call('HINCRBY', key, col, val)
-    elseif op == 'sf' then
-      redis.call('HINCRBYFLOAT', key, col, val)
-    elseif op == 't' then
-      local old = tonumber(redis.call('HGET', key, col))
-      newer = (not old) or ts >= old
-      if newer then redis.call('HSET', key, col, val) end
-    elseif op == 'l' then
-      if newer then redis.call('HSET', key, col, val) end
-    else
-      local old = redis.call('HGET', key, col)
-      local set = not old
-      if old then
-        if op == 'mni' then set = ilt(val, old)
-        elseif op == 'mxi' then set = ilt(old, val)
-        elseif op == 'mnf' then set = tonumber(val) < tonumber(old)
-        elseif op == 'mxf' then set = tonumber(val) > tonumber(old)
+      local k, j, newer = 2, q + 6, true
+      for o = 1, tonumber(ARGV[q + 5]) do
+        local op = ARGV[j]
+        if op == 'n' then
+          c[k] = c[k] + 1
+        elseif op == 'si' then
+          local lo = c[k + 1] + tonumber(ARGV[j + 2])
+          local carry = math.floor(lo / LO)
+          local hi = c[k] + tonumber(ARGV[j + 1]) + carry
+          if hi < -2147483648 or hi > 2147483647 then
+            return 'OVERFLOW a sum in ' .. ARGV[q] .. ' of ' .. key .. ' would leave the 64-bit range; the event was not recorded', nxt
+          end
+          c[k], c[k + 1] = hi, lo - carry * LO
+        elseif op == 'sf' then
+          local s = c[k] + tonumber(ARGV[j + 1])
+          if s ~= s or s == math.huge or s == -math.huge then
+            return 'OVERFLOW a sum in ' .. ARGV[q] .. ' of ' .. key .. ' would not be a finite float; the event was not recorded', nxt
+          end
+          c[k] = s
+        elseif op == 'mni' or op == 'mxi' then
+          local hi, lo = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+          local less = hi < c[k] or (hi == c[k] and lo < c[k + 1])
+          local more = hi > c[k] or (hi == c[k] and lo > c[k + 1])
+          if fresh or (op == 'mni' and less) or (op == 'mxi' and more) then c[k], c[k + 1] = hi, lo end
+        elseif op == 'mnf' or op == 'mxf' then
+          local v = tonumber(ARGV[j + 1])
+          if fresh or (op == 'mnf' and v < c[k]) or (op == 'mxf' and v > c[k]) then c[k] = v end
+        elseif op == 't' then
+          newer = fresh or ts >= c[k]
+          if newer then c[k] = ts end
+        elseif op == 'li' then
+          if newer then c[k], c[k + 1] = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2]) end
+        elseif op == 'lf' then
+          if newer then c[k] = tonumber(ARGV[j + 1]) end
+        elseif op == 'ls' then
+          if newer then
+            out[#out + 1] = ARGV[j + 1]
+            out[#out + 1] = ARGV[j + 2]
+          end
         end
+        k = k + width_of[op]
+        j = j + 1 + arity[op]
       end
-      if set then redis.call('HSET', key, col, val) end
+      out[#out + 1] = ARGV[q]
+      out[#out + 1] = ring:sub(1, off) .. struct.pack(fmt, unpack(c, 1, width)) .. ring:sub(off + width * 8 + 1)
+      done[b] = true
     end
-    j = j + 3
   end
-  redis.call('HSET', key, lof, lo, hif, hi)
-  i = j
+  for k = 1, nkeys - 1 do
+    if done[tonumber(ARGV[h])] then
+      local hll = KEYS[k0 + k]
+      local added = redis.pcall('PFADD', hll, ARGV[h + 1])
+      if type(added) == 'table' then
+        return 'WRONGTYPE ' .. hll .. ' is not a HyperLogLog; fstore left the aggregation hash untouched', nxt
+      end
+      if added == 1 then redis.call('PEXPIRE', hll, ARGV[h + 2]) end
+    end
+    h = h + 3
+  end
+  if #out == 0 then return '0', nxt end
+  local set = redis.pcall('HSET', key, unpack(out))
+  if type(set) == 'table' then return set.err, nxt end
+  redis.call('PEXPIRE', key, ARGV[i + 1])
+  return tostring(#out), nxt
 end
-redis.call('PEXPIRE', key, ARGV[1])
-return 1
+local results = {}
+local k0, i = 1, 2
+for e = 1, tonumber(ARGV[1]) do
+  local nkeys = tonumber(ARGV[i])
+  local result, nxt = record(k0, i)
+  results[e] = result
+  k0 = k0 + nkeys
+  i = nxt
+end
+return results
 ";
+
+/// The most events one call of [`AGG_SCRIPT`] applies: consecutive records of a pipeline are
+/// sent in groups of up to this many, so that one call holds the server for a bounded time.
+pub(crate) const RECORD_GROUP: usize = 32;
 
 /// The SHA-1 of [`AGG_SCRIPT`], as `EVALSHA` takes it.
 pub fn agg_script_sha() -> &'static str {
@@ -198,7 +226,7 @@ pub fn agg_script_sha() -> &'static str {
     SHA.get_or_init(|| redis::Script::new(AGG_SCRIPT).get_hash().to_owned())
 }
 
-/// One update of a bucket column (see [`AGG_SCRIPT`]).
+/// One update of a ring's column (see [`AGG_SCRIPT`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
     Count,
@@ -209,11 +237,16 @@ pub(crate) enum Op {
     MaxInt,
     MaxFloat,
     LastTime,
-    Last,
+    LastInt,
+    /// The last value of a `float` or (as 0 or 1) a `bool` field.
+    LastFloat,
+    /// The last value of a `string` field, kept in a field of its own per slot.
+    LastText,
 }
 
 impl Op {
-    fn name(self) -> &'static str {
+    /// The operation's name in the script's arguments.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Op::Count => "n",
             Op::SumInt => "si",
@@ -223,24 +256,49 @@ impl Op {
             Op::MaxInt => "mxi",
             Op::MaxFloat => "mxf",
             Op::LastTime => "t",
-            Op::Last => "l",
+            Op::LastInt => "li",
+            Op::LastFloat => "lf",
+            Op::LastText => "ls",
+        }
+    }
+
+    /// The number of values the operation takes after its name.
+    pub(crate) fn arity(self) -> usize {
+        match self {
+            Op::Count | Op::LastTime => 0,
+            Op::SumFloat | Op::MinFloat | Op::MaxFloat | Op::LastFloat => 1,
+            Op::SumInt | Op::MinInt | Op::MaxInt | Op::LastInt | Op::LastText => 2,
+        }
+    }
+
+    /// The number of cells (doubles) the column takes in a ring's slot.
+    pub(crate) fn cells(self) -> usize {
+        match self {
+            Op::LastText => 0,
+            Op::SumInt | Op::MinInt | Op::MaxInt | Op::LastInt => 2,
+            _ => 1,
         }
     }
 }
 
-/// The updates of one resolution: the event's bucket and the oldest bucket to keep.
+/// The update of one resolution's ring: the event's bucket, its slot, and the column updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Block {
-    pub(crate) tag: Arc<str>,
+    /// The ring's field, such as `r:60:61:n,sf:amount`.
+    pub(crate) field: Arc<str>,
+    pub(crate) slots: u64,
+    pub(crate) slot: u64,
     pub(crate) idx: i64,
-    pub(crate) oldest: i64,
-    pub(crate) ops: Vec<(Op, Arc<str>, Vec<u8>)>,
+    pub(crate) width: usize,
+    /// Each column's operation and its values ([`Op::arity`] of them).
+    pub(crate) ops: Vec<(Op, [Vec<u8>; 2])>,
 }
 
-/// One HyperLogLog an event adds to.
+/// One HyperLogLog an event adds to, when its block (1-based) is updated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hll {
     pub(crate) key: String,
+    pub(crate) block: usize,
     pub(crate) value: Vec<u8>,
     pub(crate) ttl_ms: u64,
 }
@@ -261,14 +319,24 @@ impl RecordCommand {
         &self.key
     }
 
-    /// The number of arguments after `EVALSHA sha numkeys`.
+    /// The number of `ARGV` entries of this event in a call of [`AGG_SCRIPT`].
     pub(crate) fn arg_count(&self) -> usize {
-        let ops: usize = self.blocks.iter().map(|b| 4 + 3 * b.ops.len()).sum();
-        self.num_keys() + 3 + ops + 2 * self.hlls.len()
+        let ops: usize = self
+            .blocks
+            .iter()
+            .map(|b| 6 + b.ops.iter().map(|(op, _)| 1 + op.arity()).sum::<usize>())
+            .sum();
+        4 + ops + 3 * self.hlls.len()
     }
 
-    /// Calls `arg` with each argument after `EVALSHA sha numkeys`, in order: the keys, then
-    /// `ARGV` (numbers as decimal text).
+    /// Calls `key` with each of the event's keys: the hash, then the HyperLogLogs.
+    pub(crate) fn for_each_key(&self, mut key: impl FnMut(&[u8])) {
+        key(self.key.as_bytes());
+        self.hlls.iter().for_each(|h| key(h.key.as_bytes()));
+    }
+
+    /// Calls `arg` with each of the event's `ARGV` entries in a call of [`AGG_SCRIPT`], in
+    /// order (numbers as decimal text).
     pub(crate) fn for_each_arg(&self, mut arg: impl FnMut(&[u8])) {
         let mut digits = String::new();
         let mut number = |n: &dyn fmt::Display, arg: &mut dyn FnMut(&[u8])| {
@@ -277,23 +345,24 @@ impl RecordCommand {
             let _ = write!(digits, "{n}");
             arg(digits.as_bytes());
         };
-        arg(self.key.as_bytes());
-        self.hlls.iter().for_each(|h| arg(h.key.as_bytes()));
+        number(&self.num_keys(), &mut arg);
         number(&self.ttl_ms, &mut arg);
         number(&self.ts_ms, &mut arg);
         number(&self.blocks.len(), &mut arg);
         for b in &self.blocks {
-            arg(b.tag.as_bytes());
+            arg(b.field.as_bytes());
+            number(&b.slots, &mut arg);
+            number(&b.slot, &mut arg);
             number(&b.idx, &mut arg);
-            number(&b.oldest, &mut arg);
+            number(&b.width, &mut arg);
             number(&b.ops.len(), &mut arg);
-            for (op, col, val) in &b.ops {
+            for (op, values) in &b.ops {
                 arg(op.name().as_bytes());
-                arg(col.as_bytes());
-                arg(val);
+                values[..op.arity()].iter().for_each(|v| arg(v));
             }
         }
         for h in &self.hlls {
+            number(&h.block, &mut arg);
             arg(&h.value);
             number(&h.ttl_ms, &mut arg);
         }
@@ -306,14 +375,18 @@ impl RecordCommand {
 }
 
 impl fmt::Display for RecordCommand {
+    /// The event as a call of [`AGG_SCRIPT`] of its own.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EVALSHA {} {}", agg_script_sha(), self.num_keys())?;
         let mut result = Ok(());
-        self.for_each_arg(|arg| {
+        let mut show = |arg: &[u8]| {
             if result.is_ok() {
                 result = write!(f, " {}", arg.escape_ascii());
             }
-        });
+        };
+        self.for_each_key(&mut show);
+        show(b"1");
+        self.for_each_arg(&mut show);
         result
     }
 }

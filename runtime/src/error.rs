@@ -482,6 +482,11 @@ impl BatchWriteError {
     pub(crate) fn new(outcomes: Vec<WriteOutcome>, cause: Option<Box<Error>>) -> BatchWriteError {
         BatchWriteError { outcomes, cause }
     }
+
+    /// The outcomes and the cause, for a caller that reorders the outcomes.
+    pub(crate) fn into_parts(self) -> (Vec<WriteOutcome>, Option<Box<Error>>) {
+        (self.outcomes, self.cause)
+    }
 }
 
 /// ` for EVALSHA on `key``, or ` for the connection setup` when there is no key.

@@ -28,6 +28,7 @@ mod error;
 mod exchange;
 mod reply;
 mod resp;
+mod ring;
 mod stamp;
 mod store;
 mod trace;

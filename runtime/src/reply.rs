@@ -278,11 +278,68 @@ pub(crate) fn count(cmd: &Command, reply: Reply<'_>) -> Result<i64> {
 /// # Errors
 /// The server's error; [`Error::UnexpectedReply`] for another shape.
 pub(crate) fn script_write(cmd: &Command, reply: Reply<'_>) -> Result<()> {
+    if let Command::Record(_) = cmd {
+        return records(&[cmd], reply).pop().unwrap_or(Ok(()));
+    }
     match reply.frame {
         Frame::Int(_) => Ok(()),
         Frame::Error(line) => Err(server_error("EVALSHA", cmd.key(), line.of(reply.buf))),
         _ => Err(unexpected("EVALSHA", cmd, "an integer", reply.describe())),
     }
+}
+
+/// The result of each event of one call of the aggregation script (`events`, each a
+/// [`Command::Record`]): the call's own error for all of them, else one per element of its
+/// array (`Ok` for a count of fields written, the event's refusal otherwise).
+pub(crate) fn records(events: &[&Command], reply: Reply<'_>) -> Vec<Result<()>> {
+    let first = events.first().map_or("", |c| c.key());
+    let values = match reply.frame {
+        Frame::Values(range) => Values {
+            buf: reply.buf,
+            spans: reply.spans.get(range.clone()).unwrap_or_default(),
+        },
+        Frame::Error(line) => {
+            let line = line.of(reply.buf);
+            return events
+                .iter()
+                .map(|c| Err(server_error("EVALSHA", c.key(), line)))
+                .collect();
+        }
+        _ => {
+            let found = reply.describe();
+            return events
+                .iter()
+                .map(|c| Err(unexpected("EVALSHA", c, "an array", found.clone())))
+                .collect();
+        }
+    };
+    if values.len() != events.len() {
+        let found = format!(
+            "{} results for {} events from {first}",
+            values.len(),
+            events.len()
+        );
+        return events
+            .iter()
+            .map(|c| {
+                Err(unexpected(
+                    "EVALSHA",
+                    c,
+                    "one result per event",
+                    found.clone(),
+                ))
+            })
+            .collect();
+    }
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match values.get(i) {
+            Some(v) if v.first().is_some_and(u8::is_ascii_digit) => Ok(()),
+            Some(line) => Err(server_error("EVALSHA", c.key(), line)),
+            None => Err(unexpected("EVALSHA", c, "a result", "nil".to_owned())),
+        })
+        .collect()
 }
 
 /// Checks the reply to `PING`: `PONG`.

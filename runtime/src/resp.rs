@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use crate::command::{write_script_sha, Command};
+use crate::command::{write_script_sha, Command, RecordCommand};
 
 /// Larger bulk strings are a protocol error (the server's own default `proto-max-bulk-len`).
 const MAX_BULK: usize = 512 * 1024 * 1024;
@@ -70,14 +70,7 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
                 out.arg(key.as_bytes());
             }
         }
-        Command::Record(r) => {
-            out.array(3 + r.arg_count());
-            out.arg(b"EVALSHA");
-            out.arg(crate::command::agg_script_sha().as_bytes());
-            let mut digits = [0u8; 20];
-            out.arg(decimal(r.num_keys() as u64, &mut digits));
-            r.for_each_arg(|arg| out.arg(arg));
-        }
+        Command::Record(r) => records(out, &[r]),
         Command::Write(w) => {
             let set = w.set();
             out.array(6 + 2 * set.len() + w.delete().len());
@@ -97,6 +90,24 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
             }
         }
     }
+}
+
+/// Encodes one call of [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) applying `events` in order.
+pub(crate) fn records(out: &mut (impl Sink + ?Sized), events: &[&RecordCommand]) {
+    let keys: usize = events.iter().map(|r| r.num_keys()).sum();
+    let args: usize = events.iter().map(|r| r.arg_count()).sum();
+    out.array(4 + keys + args);
+    out.arg(b"EVALSHA");
+    out.arg(crate::command::agg_script_sha().as_bytes());
+    let mut digits = [0u8; 20];
+    out.arg(decimal(keys as u64, &mut digits));
+    events
+        .iter()
+        .for_each(|r| r.for_each_key(|key| out.arg(key)));
+    out.arg(decimal(events.len() as u64, &mut digits));
+    events
+        .iter()
+        .for_each(|r| r.for_each_arg(|arg| out.arg(arg)));
 }
 
 /// Encodes `WAIT replicas timeout_ms`.

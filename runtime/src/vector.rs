@@ -763,7 +763,7 @@ fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
 fn push_commands<T: FeatureVector>(
     entity: &str,
     layout: KeyLayout,
-    plans: &[ReadPlan],
+    plans: &[std::sync::Arc<ReadPlan>],
     cmds: &mut Vec<Command>,
 ) -> Result<()> {
     for view in T::VIEWS {
@@ -779,7 +779,7 @@ fn push_commands<T: FeatureVector>(
 }
 
 /// The read plans of `T`'s aggregations at `now`, in order.
-fn aggregation_plans<T: FeatureVector>(now: u64) -> Vec<ReadPlan> {
+fn aggregation_plans<T: FeatureVector>(now: u64) -> Vec<std::sync::Arc<ReadPlan>> {
     T::AGGREGATIONS
         .iter()
         .map(|a| (a.spec)().read_plan(now))
@@ -787,8 +787,8 @@ fn aggregation_plans<T: FeatureVector>(now: u64) -> Vec<ReadPlan> {
 }
 
 /// The commands of one entity of `T`: one per view, then each aggregation's.
-fn group_of<T: FeatureVector>(plans: &[ReadPlan]) -> usize {
-    T::VIEWS.len() + plans.iter().map(ReadPlan::group).sum::<usize>()
+fn group_of<T: FeatureVector>(plans: &[std::sync::Arc<ReadPlan>]) -> usize {
+    T::VIEWS.len() + plans.iter().map(|p| p.group()).sum::<usize>()
 }
 
 /// Decodes the replies of one entity's commands (one per view).
@@ -797,7 +797,7 @@ fn decode_entity<T: FeatureVector>(
     cmds: &[Command],
     replies: &[Reply<'_>],
     now: u64,
-    plans: &[ReadPlan],
+    plans: &[std::sync::Arc<ReadPlan>],
     report: Option<&mut Report>,
 ) -> Result<T> {
     let mut aggregations = Vec::with_capacity(plans.len());
@@ -977,7 +977,7 @@ where
 #[derive(Clone, Copy)]
 struct Chunk<'p> {
     now: u64,
-    plans: &'p [ReadPlan],
+    plans: &'p [std::sync::Arc<ReadPlan>],
 }
 
 async fn vector_chunk<T: FeatureVector + Send>(

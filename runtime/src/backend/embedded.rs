@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::command::{Command, Op, Outcomes, RecordCommand, UPDATED_AT};
 use crate::exchange::Read;
 use crate::reply::{Replies, Reply};
+use crate::ring;
 use crate::Result;
 
 /// An in-process hash store with the semantics fstore relies on: hashes of byte fields, key
@@ -260,154 +261,105 @@ impl Embedded {
     }
 }
 
-/// Applies one aggregation event as [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) does: the
-/// overflow checks first, then the "HyperLogLogs" (kept as exact member sets), then each
-/// resolution's expired buckets and the event's bucket, then the expiry.
+/// Applies one aggregation event as [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) does: every
+/// ring's new slot is computed first (a ring of the wrong size or an overflowing sum refuses the
+/// event), then the "HyperLogLogs" (kept as exact member sets) of the updated blocks, the
+/// rings and string values, and the expiry.
 fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
-    let refuse = |col: &str, what: &str| {
+    let refuse = |what: String| {
         Err(crate::reply::server_error(
             "EVALSHA",
             &r.key,
-            format!(
-                "OVERFLOW the sum {col} of {} would {what}; the event was not recorded",
-                r.key
-            )
-            .as_bytes(),
+            what.as_bytes(),
         ))
     };
+    let number = |v: &[u8]| -> f64 {
+        std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let mut writes: Vec<(Box<[u8]>, Vec<u8>)> = Vec::new();
+    let mut done = vec![false; r.blocks.len()];
     {
         let entry = state.live(&r.key, now);
-        let get = |col: &str| -> Option<&[u8]> {
-            entry
+        for (b, block) in r.blocks.iter().enumerate() {
+            let stored = entry
                 .as_ref()
-                .and_then(|e| e.fields.get(col.as_bytes()))
-                .map(Vec::as_slice)
-        };
-        for b in &r.blocks {
-            for (op, col, val) in &b.ops {
-                let col = format!("{col}{}", b.idx);
-                let cur = get(&col).map(String::from_utf8_lossy);
-                match op {
-                    Op::SumInt => {
-                        let cur: i128 = cur.and_then(|c| c.parse().ok()).unwrap_or(0);
-                        let val: i128 = String::from_utf8_lossy(val).parse().unwrap_or(0);
-                        if (cur + val).unsigned_abs() >= 9_200_000_000_000_000_000 {
-                            return refuse(&col, "leave the 64-bit range");
-                        }
+                .and_then(|e| e.fields.get(block.field.as_bytes()));
+            let mut bytes = match stored {
+                None => ring::empty(block.slots, block.width),
+                Some(v) if v.len() == block.slots as usize * block.width * 8 => v.clone(),
+                Some(v) => {
+                    return refuse(format!(
+                        "CORRUPT the field {} of {} is {} bytes, not a ring of {} slots of {} \
+                         cells; the event was not recorded",
+                        block.field,
+                        r.key,
+                        v.len(),
+                        block.slots,
+                        block.width
+                    ))
+                }
+            };
+            let at =
+                block.slot as usize * block.width * 8..(block.slot as usize + 1) * block.width * 8;
+            let mut cells: Vec<f64> = bytes[at.clone()]
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .collect();
+            let ops = block.ops.iter().map(|(op, v)| {
+                let arg = match op.arity() {
+                    _ if *op == Op::LastText => ring::Arg::None,
+                    2 => ring::Arg::Int(number(&v[0]), number(&v[1])),
+                    1 => ring::Arg::Float(number(&v[0])),
+                    _ => ring::Arg::None,
+                };
+                (*op, arg)
+            });
+            let newer = match ring::update(&mut cells, block.idx as f64, r.ts_ms as f64, ops) {
+                Err(what) => {
+                    return refuse(format!(
+                        "OVERFLOW a sum in {} of {} would {what}; the event was not recorded",
+                        block.field, r.key
+                    ))
+                }
+                Ok(None) => continue,
+                Ok(Some(newer)) => newer,
+            };
+            if newer {
+                for (op, v) in &block.ops {
+                    if *op == Op::LastText {
+                        writes.push((v[0].clone().into_boxed_slice(), v[1].clone()));
                     }
-                    Op::SumFloat => {
-                        let cur: f64 = cur.and_then(|c| c.parse().ok()).unwrap_or(0.0);
-                        let val: f64 = String::from_utf8_lossy(val).parse().unwrap_or(0.0);
-                        if !(cur + val).is_finite() {
-                            return refuse(&col, "not be a finite float");
-                        }
-                    }
-                    _ => {}
                 }
             }
+            for (c, cell) in bytes[at].chunks_exact_mut(8).zip(&cells) {
+                c.copy_from_slice(&cell.to_le_bytes());
+            }
+            writes.push((block.field.as_bytes().into(), bytes));
+            done[b] = true;
         }
     }
     for h in &r.hlls {
+        if !done.get(h.block.wrapping_sub(1)).copied().unwrap_or(false) {
+            continue;
+        }
+        // As the script: the expiry is set when the "HyperLogLog" changes (a new member).
         let e = state.live_or_insert(&h.key, now);
-        e.fields
-            .insert(h.value.clone().into_boxed_slice(), Vec::new());
-        e.expires_at = now.checked_add(Duration::from_millis(h.ttl_ms));
+        let added = e
+            .fields
+            .insert(h.value.clone().into_boxed_slice(), Vec::new())
+            .is_none();
+        if added {
+            e.expires_at = now.checked_add(Duration::from_millis(h.ttl_ms));
+        }
+    }
+    if writes.is_empty() {
+        return Ok(());
     }
     let entry = state.live_or_insert(&r.key, now);
-    let num = |e: &Entry, f: &str| -> Option<i64> {
-        e.fields
-            .get(f.as_bytes())
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
-    };
-    for b in &r.blocks {
-        let (lof, hif) = (format!("_lo:{}", b.tag), format!("_hi:{}", b.tag));
-        let (mut lo, mut hi) = (num(entry, &lof), num(entry, &hif));
-        if let (Some(l), Some(h)) = (lo, hi) {
-            if l < b.oldest {
-                for d in l..=h.min(b.oldest - 1) {
-                    for (_, col, _) in &b.ops {
-                        entry.fields.remove(format!("{col}{d}").as_bytes());
-                    }
-                }
-                (lo, hi) = if h < b.oldest {
-                    (None, None)
-                } else {
-                    (Some(b.oldest), Some(h))
-                };
-            }
-        }
-        let lo = lo.map_or(b.idx, |l| l.min(b.idx));
-        let hi = hi.map_or(b.idx, |h| h.max(b.idx));
-        let mut newer = true;
-        for (op, col, val) in &b.ops {
-            let field: Box<[u8]> = format!("{col}{}", b.idx).into_bytes().into_boxed_slice();
-            let old = entry
-                .fields
-                .get(&field)
-                .map(|v| String::from_utf8_lossy(v).into_owned());
-            let text = String::from_utf8_lossy(val);
-            let set = match op {
-                Op::Count | Op::SumInt => {
-                    let add: i64 = if *op == Op::Count {
-                        1
-                    } else {
-                        text.parse().unwrap_or(0)
-                    };
-                    let cur: i64 = old.and_then(|o| o.parse().ok()).unwrap_or(0);
-                    Some(cur.saturating_add(add).to_string())
-                }
-                Op::SumFloat => {
-                    let cur: f64 = old.and_then(|o| o.parse().ok()).unwrap_or(0.0);
-                    let sum = cur + text.parse::<f64>().unwrap_or(0.0);
-                    let mut out = Vec::new();
-                    crate::codec::FeatureValue::encode(&sum, &mut out);
-                    Some(String::from_utf8_lossy(&out).into_owned())
-                }
-                Op::LastTime => {
-                    let ts = r.ts_ms;
-                    newer = old
-                        .and_then(|o| o.parse::<u64>().ok())
-                        .is_none_or(|o| ts >= o);
-                    newer.then(|| text.into_owned())
-                }
-                Op::Last => newer.then(|| text.into_owned()),
-                Op::MinInt | Op::MaxInt => {
-                    let v: i64 = text.parse().unwrap_or(0);
-                    match old.and_then(|o| o.parse::<i64>().ok()) {
-                        Some(o)
-                            if (*op == Op::MinInt && v >= o) || (*op == Op::MaxInt && v <= o) =>
-                        {
-                            None
-                        }
-                        _ => Some(text.into_owned()),
-                    }
-                }
-                Op::MinFloat | Op::MaxFloat => {
-                    let v: f64 = text.parse().unwrap_or(0.0);
-                    match old.and_then(|o| o.parse::<f64>().ok()) {
-                        Some(o)
-                            if (*op == Op::MinFloat && v >= o)
-                                || (*op == Op::MaxFloat && v <= o) =>
-                        {
-                            None
-                        }
-                        _ => Some(text.into_owned()),
-                    }
-                }
-            };
-            if let Some(v) = set {
-                entry.fields.insert(field, v.into_bytes());
-            }
-        }
-        entry.fields.insert(
-            lof.into_bytes().into_boxed_slice(),
-            lo.to_string().into_bytes(),
-        );
-        entry.fields.insert(
-            hif.into_bytes().into_boxed_slice(),
-            hi.to_string().into_bytes(),
-        );
-    }
+    entry.fields.extend(writes);
     entry.expires_at = now.checked_add(Duration::from_millis(r.ttl_ms));
     Ok(())
 }

@@ -7,14 +7,15 @@
 //! its own atomic unit with its own result. With `wait_for_replicas`, `WAIT` rides in the same
 //! round trip, on the connection that wrote.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::redis_client::{Managed, PipelineSink};
-use crate::command::{Command, Outcomes, AGG_SCRIPT, WRITE_SCRIPT};
+use crate::command::{Command, Outcomes, RecordCommand, AGG_SCRIPT, RECORD_GROUP, WRITE_SCRIPT};
 use crate::exchange::{Collect, Collected, Decode, Read};
-use crate::reply;
+use crate::reply::{self, Reply};
 use crate::resp::{self, Sink};
 use crate::transport::Pool;
 use crate::{Error, Result};
@@ -136,40 +137,46 @@ impl Server {
     /// FLUSH`; they are idempotent). Returns the results and the last round trip's replies.
     async fn scripted(&self, writes: &[&Command], after: Duration) -> Result<Written> {
         let wait = self.wait;
-        let encode = |out: &mut dyn Sink, writes: &[&Command]| {
-            writes.iter().for_each(|w| resp::command(out, w));
+        let units = units(writes);
+        let encode = |out: &mut dyn Sink, units: &[Range<usize>]| {
+            for unit in units {
+                encode_unit(out, &writes[unit.clone()]);
+            }
             if let Some((replicas, timeout)) = wait {
                 resp::wait(out, replicas, millis(timeout));
             }
         };
-        let n = writes.len() + usize::from(wait.is_some());
+        let n = units.len() + usize::from(wait.is_some());
         let mut collected = self
-            .collect(|out| encode(out, writes), n, writes.first().copied(), after)
+            .collect(|out| encode(out, &units), n, writes.first().copied(), after)
             .await?;
         let views = collected.replies.views();
-        let missing: Vec<usize> = (0..writes.len())
-            .filter(|&i| views.get(i).is_some_and(|r| reply::is_noscript(*r)))
+        let missing: Vec<usize> = (0..units.len())
+            .filter(|&u| views.get(u).is_some_and(|r| reply::is_noscript(*r)))
             .collect();
-        let mut results: Vec<Result<()>> = writes
-            .iter()
-            .zip(&views)
-            .map(|(w, r)| reply::script_write(w, *r))
-            .collect();
+        let mut results: Vec<Result<()>> = Vec::with_capacity(writes.len());
+        for (unit, reply) in units.iter().zip(&views) {
+            results.extend(unit_results(&writes[unit.clone()], *reply));
+        }
         drop(views);
         if !missing.is_empty() {
-            let again: Vec<&Command> = missing.iter().map(|&i| writes[i]).collect();
+            let again: Vec<Range<usize>> = missing.iter().map(|&u| units[u].clone()).collect();
             let encode_again = |out: &mut dyn Sink| {
                 resp::args(out, &[b"SCRIPT", b"LOAD", WRITE_SCRIPT.as_bytes()]);
                 resp::args(out, &[b"SCRIPT", b"LOAD", AGG_SCRIPT.as_bytes()]);
                 encode(out, &again);
             };
             let m = 2 + again.len() + usize::from(wait.is_some());
-            collected = self
-                .collect(encode_again, m, again.first().copied(), after)
-                .await?;
+            let first = again.first().map(|u| writes[u.start]);
+            collected = self.collect(encode_again, m, first, after).await?;
             let views = collected.replies.views();
-            for (&i, reply) in missing.iter().zip(views.iter().skip(2)) {
-                results[i] = reply::script_write(writes[i], *reply);
+            for (unit, reply) in again.iter().zip(views.iter().skip(2)) {
+                for (i, result) in unit
+                    .clone()
+                    .zip(unit_results(&writes[unit.clone()], *reply))
+                {
+                    results[i] = result;
+                }
             }
         }
         Ok((results, collected))
@@ -228,6 +235,51 @@ impl Server {
         } else {
             format!("a pipeline of {commands} commands to {}", self.addr)
         }
+    }
+}
+
+/// The pipeline's units: each write alone, consecutive records in groups of up to
+/// [`RECORD_GROUP`] (one script call each).
+fn units(writes: &[&Command]) -> Vec<Range<usize>> {
+    let mut units = Vec::new();
+    let mut i = 0;
+    while i < writes.len() {
+        let mut end = i + 1;
+        if matches!(writes[i], Command::Record(_)) {
+            while end < writes.len()
+                && end - i < RECORD_GROUP
+                && matches!(writes[end], Command::Record(_))
+            {
+                end += 1;
+            }
+        }
+        units.push(i..end);
+        i = end;
+    }
+    units
+}
+
+/// Encodes one unit of [`units`].
+fn encode_unit(out: &mut dyn Sink, unit: &[&Command]) {
+    let records: Vec<&RecordCommand> = unit
+        .iter()
+        .filter_map(|c| match c {
+            Command::Record(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    if records.len() == unit.len() && !records.is_empty() {
+        resp::records(out, &records);
+    } else {
+        unit.iter().for_each(|w| resp::command(out, w));
+    }
+}
+
+/// The results of one unit's writes from its reply.
+fn unit_results(unit: &[&Command], reply: Reply<'_>) -> Vec<Result<()>> {
+    match unit {
+        [Command::Record(_), ..] => reply::records(unit, reply),
+        _ => unit.iter().map(|w| reply::script_write(w, reply)).collect(),
     }
 }
 

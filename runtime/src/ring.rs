@@ -1,0 +1,237 @@
+//! The packed bucket layout of real-time aggregations: per resolution, a *ring* of slots.
+//!
+//! A ring holds `slots` fixed-width slots; bucket `i` of the resolution lives in slot
+//! `i mod slots`, so a newer bucket takes the slot of one `slots` buckets older, which has left
+//! every window by then. The ring is kept in hash fields of [`CHUNK`] slots each (the last one
+//! shorter), so that an event rewrites one small field, not the whole ring. A slot is `width`
+//! little-endian `f64` *cells*: the bucket's number (`-1`: empty), then its columns in the
+//! spec's order, each [`Op::cells`] wide. Integers (counts, bucket numbers, times) are exact in
+//! `f64` below 2⁵³; an `i64` value (an `int` field's sum, minimum, maximum or last value) is
+//! kept split as `hi · 2³² + lo` with `0 ≤ lo < 2³²`, both exact, so sums stay exact over the
+//! whole `i64` range. A `string` field's last value does not fit a cell: it lives in its own
+//! field per slot ([`text_field`]).
+//!
+//! [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) updates rings on the server; [`update`] is the
+//! same computation in Rust, for the embedded backend; [`cells`] decodes a chunk for reads.
+
+use crate::command::Op;
+
+/// The slots of one field of a ring: a ring of `S` slots is kept in `ceil(S / CHUNK)` fields
+/// (chunks), so that an event rewrites a few hundred bytes, not the whole ring.
+pub(crate) const CHUNK: u64 = 16;
+
+/// The bucket number of an empty slot.
+pub(crate) const EMPTY: f64 = -1.0;
+
+/// `2³²`: the weight of an `i64`'s high part.
+const LO: f64 = 4_294_967_296.0;
+
+/// Splits `v` into its exact `f64` parts `(hi, lo)`: `v = hi · 2³² + lo`, `0 ≤ lo < 2³²`.
+pub(crate) fn split(v: i64) -> (i64, i64) {
+    (v >> 32, v & 0xFFFF_FFFF)
+}
+
+/// The `i64` of parts `(hi, lo)`, or `None` when they are not the parts of one.
+pub(crate) fn join(hi: f64, lo: f64) -> Option<i64> {
+    if hi.fract() != 0.0 || lo.fract() != 0.0 || !(0.0..LO).contains(&lo) {
+        return None;
+    }
+    if !(-2_147_483_648.0..=2_147_483_647.0).contains(&hi) {
+        return None;
+    }
+    Some(((hi as i64) << 32) | lo as i64)
+}
+
+/// The field of a string `last` value: the column's prefix (`l:merchant:3600:25:`) and the slot.
+pub(crate) fn text_field(prefix: &str, slot: u64) -> String {
+    format!("{prefix}{slot}")
+}
+
+/// The cells of a ring field's value, or why it is not a ring of `slots × width` cells.
+pub(crate) fn cells(bytes: &[u8], slots: u64, width: usize) -> Result<Vec<f64>, String> {
+    let want = slots as usize * width * 8;
+    if bytes.len() != want {
+        return Err(format!(
+            "a ring of {slots} slots of {width} cells is {want} bytes, this one {}",
+            bytes.len()
+        ));
+    }
+    let cells: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    if let Some(bad) = cells.iter().position(|c| !c.is_finite()) {
+        return Err(format!("cell {bad} is not a finite number"));
+    }
+    Ok(cells)
+}
+
+/// An empty ring of `slots × width` cells, as bytes.
+pub(crate) fn empty(slots: u64, width: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(slots as usize * width * 8);
+    for _ in 0..slots {
+        out.extend_from_slice(&EMPTY.to_le_bytes());
+        for _ in 1..width {
+            out.extend_from_slice(&0f64.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// One column update's value, parsed: what [`update`] applies (a string's last value is
+/// written by the caller, to its own field, when [`update`] says the event is the latest).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg {
+    /// No value (`count`; `t`, which takes the event's time).
+    None,
+    /// A float (or a bool as 0/1).
+    Float(f64),
+    /// An integer, split.
+    Int(f64, f64),
+}
+
+/// Applies one event to the slot `cells` (its bucket number first) as the script does: resets
+/// it when it holds an older bucket (or none), then updates every column. Returns whether the
+/// event is the slot's latest (its string `last` values are to be written), or the overflow
+/// message when a sum would leave its range (the slot is then unspecified: the caller
+/// discards it).
+pub(crate) fn update(
+    cells: &mut [f64],
+    idx: f64,
+    ts: f64,
+    ops: impl Iterator<Item = (Op, Arg)>,
+) -> Result<Option<bool>, &'static str> {
+    // As the script's `c[1] <= idx`: a slot holding a newer bucket (or, damaged, not a number)
+    // is left alone.
+    if cells[0] > idx || cells[0].is_nan() {
+        return Ok(None);
+    }
+    let fresh = cells[0] < idx;
+    if fresh {
+        cells[0] = idx;
+        cells[1..].iter_mut().for_each(|c| *c = 0.0);
+    }
+    let mut k = 1;
+    let mut newer = true;
+    for (op, arg) in ops {
+        match (op, arg) {
+            (Op::Count, _) => cells[k] += 1.0,
+            (Op::SumInt, Arg::Int(hi, lo)) => {
+                let lo = cells[k + 1] + lo;
+                let carry = (lo / LO).floor();
+                let hi = cells[k] + hi + carry;
+                if !(-2_147_483_648.0..=2_147_483_647.0).contains(&hi) {
+                    return Err("leave the 64-bit range");
+                }
+                cells[k] = hi;
+                cells[k + 1] = lo - carry * LO;
+            }
+            (Op::SumFloat, Arg::Float(v)) => {
+                let sum = cells[k] + v;
+                if !sum.is_finite() {
+                    return Err("not be a finite float");
+                }
+                cells[k] = sum;
+            }
+            (Op::MinInt | Op::MaxInt, Arg::Int(hi, lo))
+                if fresh
+                    || (op == Op::MinInt && (hi, lo) < (cells[k], cells[k + 1]))
+                    || (op == Op::MaxInt && (hi, lo) > (cells[k], cells[k + 1])) =>
+            {
+                cells[k] = hi;
+                cells[k + 1] = lo;
+            }
+            (Op::MinFloat | Op::MaxFloat, Arg::Float(v))
+                if fresh
+                    || (op == Op::MinFloat && v < cells[k])
+                    || (op == Op::MaxFloat && v > cells[k]) =>
+            {
+                cells[k] = v;
+            }
+            (Op::LastTime, _) => {
+                newer = fresh || ts >= cells[k];
+                if newer {
+                    cells[k] = ts;
+                }
+            }
+            (Op::LastInt, Arg::Int(hi, lo)) if newer => {
+                cells[k] = hi;
+                cells[k + 1] = lo;
+            }
+            (Op::LastFloat, Arg::Float(v)) if newer => cells[k] = v,
+            _ => {}
+        }
+        k += op.cells();
+    }
+    Ok(Some(newer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_and_join_are_exact_over_i64() {
+        for v in [
+            0,
+            1,
+            -1,
+            i64::MAX,
+            i64::MIN,
+            (1 << 53) + 1,
+            -(1 << 53) - 3,
+            4_294_967_296,
+            -4_294_967_296,
+        ] {
+            let (hi, lo) = split(v);
+            assert!((0..1 << 32).contains(&lo), "{v}");
+            assert_eq!(join(hi as f64, lo as f64), Some(v), "{v}");
+        }
+        assert_eq!(join(0.5, 0.0), None);
+        assert_eq!(join(0.0, LO), None);
+        assert_eq!(join(2_147_483_648.0, 0.0), None);
+    }
+
+    #[test]
+    fn integer_sums_carry_and_refuse_overflow() {
+        let mut cells = vec![EMPTY, 0.0, 0.0];
+        let add = |cells: &mut Vec<f64>, v: i64| {
+            let (hi, lo) = split(v);
+            update(
+                cells,
+                7.0,
+                0.0,
+                [(Op::SumInt, Arg::Int(hi as f64, lo as f64))].into_iter(),
+            )
+        };
+        let mut want: i64 = 0;
+        for v in [
+            (1 << 53) + 1,
+            -3,
+            4_294_967_295,
+            4_294_967_295,
+            -(1 << 40) - 7,
+            i64::MAX / 4,
+        ] {
+            want += v;
+            assert_eq!(add(&mut cells, v), Ok(Some(true)));
+            assert_eq!(join(cells[1], cells[2]), Some(want));
+        }
+        assert_eq!(add(&mut cells, i64::MAX), Err("leave the 64-bit range"));
+    }
+
+    #[test]
+    fn an_older_bucket_leaves_the_slot_alone_and_a_newer_one_resets_it() {
+        let mut cells = vec![9.0, 4.0];
+        assert_eq!(
+            update(&mut cells, 8.0, 0.0, [(Op::Count, Arg::None)].into_iter()),
+            Ok(None)
+        );
+        assert_eq!(cells, [9.0, 4.0]);
+        assert_eq!(
+            update(&mut cells, 10.0, 0.0, [(Op::Count, Arg::None)].into_iter()),
+            Ok(Some(true))
+        );
+        assert_eq!(cells, [10.0, 1.0]);
+    }
+}
