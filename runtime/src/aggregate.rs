@@ -205,9 +205,12 @@ impl Kinds {
                     op,
                     of,
                     cell,
-                    text: (op == Op::LastText)
-                        .then(|| of.map(|i| Arc::from(format!("l:{}:{tag}:{slots}:", event[i].0))))
-                        .flatten(),
+                    text: match (op, of) {
+                        (Op::LastText, Some(i)) => {
+                            Some(Arc::from(format!("l:{}:{tag}:{slots}:", event[i].0)))
+                        }
+                        _ => None,
+                    },
                 };
                 cell += op.cells();
                 column

@@ -56,14 +56,38 @@ pub(crate) fn cells(bytes: &[u8], slots: u64, width: usize) -> Result<Vec<f64>, 
             bytes.len()
         ));
     }
-    let cells: Vec<f64> = bytes
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
-        .collect();
+    let cells = decode(bytes);
     if let Some(bad) = cells.iter().position(|c| !c.is_finite()) {
         return Err(format!("cell {bad} is not a finite number"));
     }
     Ok(cells)
+}
+
+/// The cells of `bytes` (a whole number of 8-byte cells).
+fn decode(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect()
+}
+
+/// The byte range of slot `slot` in a ring of `width`-cell slots.
+fn slot_range(slot: u64, width: usize) -> std::ops::Range<usize> {
+    let start = slot as usize * width * 8;
+    start..start + width * 8
+}
+
+/// The cells of slot `slot` of `ring`.
+pub(crate) fn read_slot(ring: &[u8], slot: u64, width: usize) -> Vec<f64> {
+    decode(&ring[slot_range(slot, width)])
+}
+
+/// Writes `cells` into slot `slot` of `ring`.
+pub(crate) fn write_slot(ring: &mut [u8], slot: u64, cells: &[f64]) {
+    let at = slot_range(slot, cells.len());
+    for (c, cell) in ring[at].chunks_exact_mut(8).zip(cells) {
+        c.copy_from_slice(&cell.to_le_bytes());
+    }
 }
 
 /// An empty ring of `slots × width` cells, as bytes.

@@ -302,18 +302,12 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
                     ))
                 }
             };
-            let at =
-                block.slot as usize * block.width * 8..(block.slot as usize + 1) * block.width * 8;
-            let mut cells: Vec<f64> = bytes[at.clone()]
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
-                .collect();
+            let mut cells = ring::read_slot(&bytes, block.slot, block.width);
             let ops = block.ops.iter().map(|(op, v)| {
-                let arg = match op.arity() {
-                    _ if *op == Op::LastText => ring::Arg::None,
-                    2 => ring::Arg::Int(number(&v[0]), number(&v[1])),
-                    1 => ring::Arg::Float(number(&v[0])),
-                    _ => ring::Arg::None,
+                let arg = match (op, op.arity()) {
+                    (Op::LastText, _) | (_, 0) => ring::Arg::None,
+                    (_, 1) => ring::Arg::Float(number(&v[0])),
+                    _ => ring::Arg::Int(number(&v[0]), number(&v[1])),
                 };
                 (*op, arg)
             });
@@ -334,9 +328,7 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
                     }
                 }
             }
-            for (c, cell) in bytes[at].chunks_exact_mut(8).zip(&cells) {
-                c.copy_from_slice(&cell.to_le_bytes());
-            }
+            ring::write_slot(&mut bytes, block.slot, &cells);
             writes.push((block.field.as_bytes().into(), bytes));
             done[b] = true;
         }

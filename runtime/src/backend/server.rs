@@ -268,10 +268,9 @@ fn encode_unit(out: &mut dyn Sink, unit: &[&Command]) {
             _ => None,
         })
         .collect();
-    if records.len() == unit.len() && !records.is_empty() {
-        resp::records(out, &records);
-    } else {
-        unit.iter().for_each(|w| resp::command(out, w));
+    match unit {
+        [Command::Record(_), ..] => resp::records(out, &records),
+        _ => unit.iter().for_each(|w| resp::command(out, w)),
     }
 }
 
