@@ -549,7 +549,8 @@ pub use fstore_derive::FeatureVector;
 ///   function: `count` `i64`; `sum` `i64` or `f64` (as the field it sums); `avg` `Option<f64>`;
 ///   `min`, `max` and `last` an `Option` of the field's type; `distinct` `u64`. `None` is a
 ///   window without events. It implements [`AggregationFeatures`] and reads with
-///   `UserTxn::read(&store, id)` (one round trip), `UserTxn::read_at(&store, id, now_ms)` and
+///   `UserTxn::read(&store, id)` (one round trip; two for a `distinct` whose union does not fit
+///   the clock), `UserTxn::read_at(&store, id, now_ms)` and
 ///   `UserTxn::read_batch(&store, ids)`.
 ///
 /// The structs carry the aggregation's declaration (key prefix, buckets, windows), so the store

@@ -207,36 +207,41 @@ async fn memory_is_bounded_and_every_key_expires(h: Harness) {
     }
     let key = "fs:v1:user_txn:{u1}";
     let fields = h.hgetall(key).await;
-    // One ring per resolution, of fixed size, in fields of 16 slots: 61 one-minute slots of 7
-    // cells (bucket, count, qty sum in two parts, amount sum, qty minimum in two parts), 25
-    // one-hour slots of 5 (bucket, count, amount sum, amount maximum, time of the last event);
-    // and the last merchant of each one-hour slot.
+    // One ring per resolution, of fixed size, in fields of as many slots as fit in 64 bytes
+    // (here one: 61 one-minute slots of 7 cells (bucket, count, qty sum in two parts, amount
+    // sum, qty minimum in two parts), 25 one-hour slots of 5 (bucket, count, amount sum,
+    // amount maximum, time of the last event)); and the last merchant of each one-hour slot.
     let mut names: Vec<(&str, usize)> = fields.iter().map(|(f, v)| (f.as_str(), v.len())).collect();
     names.sort();
-    let rings: Vec<(String, usize)> = names
+    let mut rings: Vec<(String, usize)> = names
         .iter()
         .filter(|(f, _)| f.starts_with("r:"))
         .map(|(f, n)| (f.to_string(), *n))
         .collect();
-    let hour = "r:3600:25:n,sf:amount,mxf:amount,t,ls:merchant";
-    let minute = "r:60:61:n,si:qty,sf:amount,mni:qty";
-    let want: Vec<(String, usize)> = [
-        (hour, 0, 16 * 5 * 8),
-        (hour, 1, 9 * 5 * 8),
-        (minute, 0, 16 * 7 * 8),
-        (minute, 1, 16 * 7 * 8),
-        (minute, 2, 16 * 7 * 8),
-        (minute, 3, 13 * 7 * 8),
-    ]
-    .iter()
-    .map(|(ring, k, n)| (format!("{ring}/{k}"), *n))
-    .collect();
+    rings.sort();
+    let hour = "r:3600:25:1:n,sf:amount,mxf:amount,t,ls:merchant";
+    let minute = "r:60:61:1:n,si:qty,sf:amount,mni:qty";
+    let mut want: Vec<(String, usize)> = (0..25)
+        .map(|k| (format!("{hour}/{k}"), 5 * 8))
+        .chain((0..61).map(|k| (format!("{minute}/{k}"), 7 * 8)))
+        .collect();
+    want.sort();
     assert_eq!(rings, want);
     let lasts = names
         .iter()
         .filter(|(f, _)| f.starts_with("l:merchant:3600:25:"))
         .count();
-    assert_eq!((lasts, names.len()), (25, 31), "{names:?}");
+    assert_eq!((lasts, names.len()), (25, 25 + 61 + 25 + 1), "{names:?}");
+    // The union of the 24-hour `distinct` window: the hash keeps the bucket its window ends
+    // at (the clock's hour) and its count; the union is one key of its own.
+    let union = fields
+        .iter()
+        .find(|(f, _)| f == "u:merchant:3600:24")
+        .map(|(_, v)| v.clone());
+    assert_eq!(
+        union,
+        Some(format!("{} {merchants}", now / HOUR).into_bytes())
+    );
     // Every key expires: the hash after the longest window plus one coarse bucket without
     // events, each hour's HyperLogLog one bucket after its bucket leaves the 24-hour window
     // (set when its first event, at minute 0 of its hour, created it: 25 h after that). This
@@ -248,6 +253,9 @@ async fn memory_is_bounded_and_every_key_expires(h: Harness) {
         .filter(|k| k.starts_with("fs:v1:user_txn:{u1}:d:merchant:3600:"))
         .collect();
     assert_eq!(hlls.len(), 30, "{keys:?}");
+    let unions: Vec<&String> = keys.iter().filter(|k| k.contains(":u:")).collect();
+    assert_eq!(unions, ["fs:v1:user_txn:{u1}:u:merchant:3600:24"]);
+    assert_eq!(keys.len(), 1 + 30 + 1, "{keys:?}");
     for k in &keys {
         let pttl = h.pttl(k).await;
         let most = 25 * HOUR;
@@ -267,6 +275,209 @@ async fn memory_is_bounded_and_every_key_expires(h: Harness) {
 }
 
 all_backends!(bounded_memory, memory_is_bounded_and_every_key_expires);
+
+/// The distinct count of u1's 24-hour window at `now`, and the round trips the read took.
+async fn distinct(s: &Store, now: u64) -> (Value, u64) {
+    let before = s.round_trips();
+    let f = features(s, "u1", now).await;
+    (
+        get(&f, "distinct_merchants_24h").clone(),
+        s.round_trips() - before,
+    )
+}
+
+/// The bucket and count the hash keeps for the union of u1's 24-hour `distinct` window.
+async fn union_field(h: &Harness) -> Option<String> {
+    h.hgetall("fs:v1:user_txn:{u1}")
+        .await
+        .into_iter()
+        .find(|(f, _)| f == "u:merchant:3600:24")
+        .map(|(_, v)| String::from_utf8(v).unwrap())
+}
+
+/// The union of the 24-hour `distinct` window is kept exact to the bucket, its count in the
+/// hash: late events inside the window go into it, a gap longer than the window starts it
+/// afresh. A read counts nothing when the union's window holds the same events as the reader's
+/// (one round trip); otherwise (the buckets the reader's window has left had events, a clock in
+/// the past, a damaged field) it reads the entity again with the `PFCOUNT` of its window (two).
+async fn distinct_windows_keep_their_union(h: Harness) {
+    let s = store(&h);
+    let hour = |k: u64| (T0 / HOUR + k).to_string();
+    let now = T0 + 10 * HOUR + 30 * MIN;
+    assert_eq!(distinct(&s, now).await, (Value::Int(0), 1), "no events");
+    for k in 0..5 {
+        let ts = T0 + (5 + k) * HOUR + MIN;
+        record(&s, "u1", ts, event(1.0, 1, &format!("m{k}")), ts).await;
+    }
+    record(&s, "u1", T0 + 10 * HOUR, event(1.0, 1, "m0"), now).await;
+    record(&s, "u1", now, event(1.0, 1, "m5"), now).await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(6), 1));
+    assert_eq!(union_field(&h).await, Some(format!("{} 6", hour(10))));
+    // A late event in an earlier hour of the window counts at once; one already counted, or
+    // one whose hour is in no window any more, changes nothing.
+    record(&s, "u1", T0 + 6 * HOUR, event(1.0, 1, "m9"), now).await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 1));
+    record(&s, "u1", T0 + 7 * HOUR, event(1.0, 1, "m1"), now).await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 1));
+    assert_eq!(union_field(&h).await, Some(format!("{} 7", hour(10))));
+    // An hour later, no event yet: the union's window (from 13 h before T0) had no events in
+    // the hour the reader's has left, so its count is the reader's.
+    assert_eq!(distinct(&s, T0 + 11 * HOUR).await, (Value::Int(7), 1));
+    // At 30:00 the reader's window has left 05:00 and 06:00, which had events (m9 only at
+    // 06:00): the window's HyperLogLogs are counted.
+    assert_eq!(distinct(&s, T0 + 30 * HOUR).await, (Value::Int(6), 2));
+    // At 34:00 no event is in the window any more.
+    assert_eq!(distinct(&s, T0 + 34 * HOUR).await, (Value::Int(0), 1));
+    // A clock in the past counts the window it had.
+    assert_eq!(
+        distinct(&s, T0 + 7 * HOUR + 30 * MIN).await,
+        (Value::Int(4), 2)
+    );
+    // A field that is not a bucket and a count (a damaged hash) is not trusted: the read counts
+    // the window's HyperLogLogs, and the next event rebuilds the union.
+    h.hset("fs:v1:user_txn:{u1}", &[("u:merchant:3600:24", b"9 9 9")])
+        .await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 2));
+    record(&s, "u1", now, event(1.0, 1, "m6"), now).await;
+    assert_eq!(union_field(&h).await, Some(format!("{} 8", hour(10))));
+    assert_eq!(distinct(&s, now).await, (Value::Int(8), 1));
+    // Thirty hours later the union starts afresh from the window's buckets (none older than
+    // 24 hours), and a late event joins it.
+    let later = now + 30 * HOUR;
+    record(&s, "u1", later, event(1.0, 1, "m0"), later).await;
+    assert_eq!(distinct(&s, later).await, (Value::Int(1), 1));
+    record(&s, "u1", later - HOUR, event(1.0, 1, "m7"), later).await;
+    assert_eq!(distinct(&s, later).await, (Value::Int(2), 1));
+    assert_eq!(union_field(&h).await, Some(format!("{} 2", hour(40))));
+}
+
+all_backends!(distinct_unions, distinct_windows_keep_their_union);
+
+/// A read takes the whole hash (`HGETALL`) when it wants most of its fields, else `HMGET`s the
+/// ones it wants; both compute the same features.
+#[tokio::test]
+async fn a_read_takes_the_whole_hash_only_when_it_wants_most_of_it() {
+    let h = Harness::valkey().await;
+    // Most: `user_txn` reads every ring and nearly every slot's last merchant.
+    let s = store(&h);
+    let now = T0 + 30 * MIN;
+    record(&s, "u1", now - 5 * MIN, event(2.0, 1, "a"), now).await;
+    record(&s, "u1", now, event(3.0, 2, "b"), now).await;
+    h.reset_command_stats().await;
+    let f = features(&s, "u1", now).await;
+    assert_eq!(get(&f, "txn_count_10m"), &Value::Int(2));
+    assert_eq!(get(&f, "last_merchant_24h"), &Value::from("b"));
+    let calls = h.command_calls().await;
+    assert_eq!(
+        (calls.get("hgetall"), calls.get("hmget")),
+        (Some(&1), None),
+        "{calls:?}"
+    );
+    // A few: the last merchant of 10 minutes, where the ring keeps an hour of slots.
+    let few = Registry::parse(
+        r#"
+[entities.user]
+
+[aggregations.user_few]
+entity = "user"
+granularity = ["1m"]
+
+[aggregations.user_few.event]
+merchant = "string"
+
+[aggregations.user_few.features]
+n_1h = { fn = "count", window = "1h" }
+last_merchant_10m = { fn = "last", of = "merchant", window = "10m" }
+"#,
+        "features.toml",
+    )
+    .unwrap();
+    let s = h.store.with_registry(few);
+    let merchant = |m: &str| [("merchant", Value::from(m))];
+    s.record_at("user_few", "u1", now - 20 * MIN, &merchant("a"), now)
+        .await
+        .unwrap();
+    s.record_at("user_few", "u1", now - 3 * MIN, &merchant("b"), now)
+        .await
+        .unwrap();
+    h.reset_command_stats().await;
+    let f = s.read_aggregation_at("user_few", "u1", now).await.unwrap();
+    let f: Vec<(String, Value)> = f
+        .names()
+        .zip(f.values())
+        .map(|(n, v)| (n.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(get(&f, "n_1h"), &Value::Int(2));
+    assert_eq!(get(&f, "last_merchant_10m"), &Value::from("b"));
+    let f = s
+        .read_aggregation_at("user_few", "u1", now + 8 * MIN)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.values().get(1),
+        Some(&Value::Null),
+        "b left the 10 minutes"
+    );
+    let calls = h.command_calls().await;
+    assert_eq!(
+        (calls.get("hgetall"), calls.get("hmget")),
+        (None, Some(&2)),
+        "{calls:?}"
+    );
+}
+
+/// The union's count is what a read counts: an older HyperLogLog of another type does not
+/// reach it (the read that needs the window's HyperLogLogs reports it by key). A union of
+/// another type refuses the events that would add to it, and a union lost (deleted by hand) is
+/// found smaller than its count and rebuilt.
+#[tokio::test]
+async fn the_union_count_is_what_a_read_counts() {
+    let h = Harness::valkey().await;
+    let s = store(&h);
+    let now = T0 + 10 * HOUR + 30 * MIN;
+    for k in 0..5 {
+        let ts = T0 + (5 + k) * HOUR + MIN;
+        record(&s, "u1", ts, event(1.0, 1, &format!("m{k}")), ts).await;
+    }
+    record(&s, "u1", now, event(1.0, 1, "m5"), now).await;
+    let union = "fs:v1:user_txn:{u1}:u:merchant:3600:24";
+    let mut admin = h.admin().await;
+    let _: i64 = redis::cmd("DEL")
+        .arg(union)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    record(&s, "u1", now, event(1.0, 1, "m7"), now).await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 1), "rebuilt");
+    assert!(h.pttl(union).await > 0);
+    let old = format!("fs:v1:user_txn:{{u1}}:d:merchant:3600:{}", T0 / HOUR + 5);
+    h.set_string(&old, "mine").await;
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 1));
+    let err = s
+        .read_aggregation_at("user_txn", "u1", T0 + 7 * HOUR)
+        .await
+        .unwrap_err();
+    // (The server's error does not say which key of a multi-key `PFCOUNT`; the first is named.)
+    assert!(
+        err.to_string().contains("WRONGTYPE")
+            && err
+                .to_string()
+                .contains("PFCOUNT on `fs:v1:user_txn:{u1}:d:merchant:3600:"),
+        "{err}"
+    );
+    h.set_string(union, "mine").await;
+    let before = h.hgetall("fs:v1:user_txn:{u1}").await;
+    let err = s
+        .record_at("user_txn", "u1", now, &event(1.0, 1, "m8"), now)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("WRONGTYPE") && err.to_string().contains(union),
+        "{err}"
+    );
+    assert_eq!(h.hgetall("fs:v1:user_txn:{u1}").await, before);
+    assert_eq!(distinct(&s, now).await, (Value::Int(7), 1));
+}
 
 async fn refusals_change_nothing(h: Harness) {
     let s = store(&h);
@@ -352,9 +563,10 @@ async fn a_malformed_bucket_is_an_error_naming_it(h: Harness) {
     let now = T0;
     record(&s, "u1", now, event(1.0, 1, "a"), now).await;
     let key = "fs:v1:user_txn:{u1}";
-    // The chunk of the ring (16 slots a field) holding the clock's one-minute bucket.
+    // The field of the ring holding the clock's one-minute bucket (one slot of 7 cells a
+    // field: 56 bytes, as many as fit in 64).
     let slot = (now / MIN % 61) as usize;
-    let field = &format!("r:60:61:n,si:qty,sf:amount,mni:qty/{}", slot / 16);
+    let field = &format!("r:60:61:1:n,si:qty,sf:amount,mni:qty/{slot}");
     let ring = h
         .hgetall(key)
         .await
@@ -378,7 +590,7 @@ async fn a_malformed_bucket_is_an_error_naming_it(h: Harness) {
         "{text}"
     );
     // A ring of the right size whose count is not a whole number.
-    let slot = slot % 16 * 7 * 8;
+    let slot = 0;
     let mut bad = ring.clone();
     bad[slot + 8..slot + 16].copy_from_slice(&0.5f64.to_le_bytes());
     h.hset(key, &[(field, bad.as_slice())]).await;

@@ -305,7 +305,7 @@ fn aggregations_markdown(s: &mut String, a: &AggregationRows) {
     let _ = writeln!(
         s,
         "\nmemory of one entity after {} events at 1/s ({:.1} h, simulated clock advancing with them, \
-         batches of 60): **{} bytes** = hash {} bytes ({} fields, {}) + {} HyperLogLogs {} bytes \
+         batches of 60): **{} bytes** = hash {} bytes ({} fields, {}) + {} HyperLogLogs (one per hour, and the window's union) {} bytes \
          (`MEMORY USAGE key SAMPLES 0` of every key `SCAN MATCH fs:v1:bench_txn:{{id}}*` finds)",
         m.events,
         m.events as f64 / 3600.0,

@@ -8,16 +8,23 @@
 //! id are written `%25` and `%7D`, so that the tag is the whole id). Events are counted in
 //! *buckets*: time slots of one of the aggregation's granularities (its *resolutions*),
 //! numbered `floor(event_ms / resolution_ms)`. Each resolution `T` (in seconds) keeps its
-//! buckets in a *ring* `r:T:S:columns` (such as `r:60:61:n,sf:amount`) of `S` fixed-size slots
-//! (the longest window read at `T`, in buckets, plus one), kept in fields of 16 slots
-//! (`r:60:61:n,sf:amount/0` to `/3`), bucket `i` in slot `i mod S`,
+//! buckets in a *ring* `r:T:S:C:columns` (such as `r:60:61:2:n,sf:amount`) of `S` fixed-size
+//! slots (the longest window read at `T`, in buckets, plus one), kept in fields of `C` slots,
+//! as many as fit in 64 bytes (`r:60:61:2:n,sf:amount/0` to `/30`: small enough for the server
+//! to keep a hash of up to 128 such fields as a compact listpack, and for the script to handle
+//! short strings only), bucket `i` in slot `i mod S`,
 //! each slot the bucket's number and its columns as little-endian `f64`s: the count, each
 //! sum, minimum and maximum, the time of the bucket's latest event and its values (`int`
 //! values in two exact parts, so that sums are exact over the whole `i64` range). A newer
 //! bucket overwrites the slot of one `S` buckets older, which no window covers any more, so
 //! a ring never grows. A `string` field's last value is kept in a field per slot,
 //! `l:F:T:S:slot`. A `distinct` feature keeps one HyperLogLog per bucket, at
-//! `{hash key}:d:F:T:i`. Changing an aggregation's features changes its rings' names, so a
+//! `{hash key}:d:F:T:i`, and the *union* of its window's buckets for the window that ends at the
+//! newest bucket recorded, at `{hash key}:u:F:T:N` (`N`: the window in buckets). The first event
+//! of a newer bucket rebuilds the union (`PFMERGE` of the window's HyperLogLogs), every later
+//! event of that window adds to it, and the union's bucket and `PFCOUNT` are kept in the hash's
+//! field `u:F:T:N` (`"{bucket} {count}"`), so that a read finds the count in its `HMGET`.
+//! Changing an aggregation's features changes its rings' names, so a
 //! new declaration starts from empty rings instead of misreading old ones.
 //!
 //! # Semantics
@@ -50,9 +57,16 @@
 //! - **Bounded memory.** A ring has a fixed size (a new bucket takes the slot of one that left
 //!   every window at its resolution); the hash expires after the longest window (plus one
 //!   coarsest bucket) without events, each HyperLogLog when its bucket leaves the windows.
-//! - **Approximate `distinct`.** Valkey's HyperLogLog (`PFCOUNT` over the window's buckets, a
-//!   union) has a standard error of 0.81%; it is exact for small sets in practice. The embedded
-//!   backend counts exactly.
+//! - **Approximate `distinct`.** Valkey's HyperLogLog (the `PFCOUNT` of the union of the
+//!   window's buckets) has a standard error of 0.81%; it is exact for small sets in practice.
+//!   The embedded backend counts exactly. A read takes the union's count from the hash when the
+//!   union's window holds the same events as the reader's: it ends inside the reader's window,
+//!   at a bucket with events, and the buckets it covers before the reader's window had none
+//!   (so an entity with an event in the clock's bucket, or none for a window's length before
+//!   its last one, is read in one round trip). Otherwise (a clock in the past, events in the
+//!   buckets the reader's window has left, a damaged field) the entity is read again with a
+//!   `PFCOUNT` of the window's HyperLogLogs: a second round trip, never another count. Late
+//!   events are added to the union too.
 //! - **Sums** of `int` fields are exact (`i64`; a window's sum beyond it is a decode error);
 //!   those of `float` fields are `f64` additions in arrival order within a bucket, then over
 //!   the window's buckets, so they can differ from another order's sum in the last digits.
@@ -60,23 +74,29 @@
 //!
 //! # Cost
 //!
-//! A read is one round trip: one `HMGET` of the rings of the resolutions its features are read
-//! at (`ceil(S / 16)` fields each: six for an hour of minutes and a day of hours, however long
-//! the windows; plus, for a string's `last`, one field per bucket of its window), and one
-//! `PFCOUNT` per `distinct`
-//! feature over its window's buckets (at most
-//! [`MAX_BUCKETS_PER_WINDOW`](crate::registry::MAX_BUCKETS_PER_WINDOW) keys). A ring is
+//! A read is one round trip: the rings of the resolutions its features are read at (`ceil(S / C)`
+//! fields each: 44 for an hour of minutes and a day of hours of a count and a sum, however long
+//! the windows; plus, for a string's `last`, one field per bucket of its window, and one per
+//! `distinct` feature, its union's count), as one `HGETALL` when that is at least three
+//! quarters of the fields the hash can hold (the server walks a small hash once, where an
+//! `HMGET` would look each field up), else one `HMGET` of those fields. When a union does not fit the reader's window (see
+//! above), a second round trip reads the entity again with one `PFCOUNT` per `distinct` window
+//! (at most [`MAX_BUCKETS_PER_WINDOW`](crate::registry::MAX_BUCKETS_PER_WINDOW) keys); a batch
+//! sends one such pipeline for all its entities that need it. A ring is
 //! `S × cells × 8` bytes (`61 × 3 × 8 = 1,464` for a count and a float sum over an hour of
 //! minutes). A record is one script call per event on a cluster, per group of up to 32
 //! consecutive events on one server (pipelined for batches); each event reads the chunks of its
-//! buckets with one `HMGET` and writes them with one `HSET`.
+//! buckets with one `HMGET` and writes them with one `HSET` (its expiry is set by the first event
+//! of each bucket); a `distinct` feature adds one `PFADD` to the bucket's HyperLogLog and, when
+//! that changed it, one to the union (and a `PFCOUNT` when the union changed), plus one
+//! `PFMERGE` of the window per entity and bucket.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::codec::FeatureValue;
 pub use crate::command::{agg_script_sha, RecordCommand, AGG_SCRIPT};
-use crate::command::{Block, Command, Hll, Op};
+use crate::command::{Block, Command, Fields, Hll, Op, OpValue, Union};
 use crate::dynamic::{Features, Value};
 use crate::registry::{AggFunction, Aggregation, FeatureType, Registry};
 use crate::reply::{self, Reply};
@@ -137,8 +157,10 @@ struct Tier {
     tag: Arc<str>,
     /// The ring's slots: `keep + 1`, room for one bucket ahead of the clock.
     slots: u64,
-    /// The ring's fields, one per chunk of [`ring::CHUNK`] slots:
-    /// `r:{seconds}:{slots}:{columns}/{chunk}`, such as `r:60:61:n,sf:amount/0`.
+    /// Slots per field ([`ring::chunk_slots`] of `width`).
+    chunk: u64,
+    /// The ring's fields, one per chunk of `chunk` slots:
+    /// `r:{seconds}:{slots}:{chunk}:{columns}/{k}`, such as `r:60:61:2:n,sf:amount/0`.
     fields: Vec<Arc<str>>,
     /// Cells per slot: the bucket number, then the columns'.
     width: usize,
@@ -146,6 +168,21 @@ struct Tier {
     columns: Vec<Column>,
     /// Event field indices with a HyperLogLog per bucket.
     distinct: Vec<usize>,
+    /// The unions of the `distinct` windows read at this resolution.
+    unions: Vec<WindowUnion>,
+}
+
+/// The union of a `distinct` window's HyperLogLogs, kept by the recording script for the
+/// window that ends at the newest bucket, its count in the hash.
+#[derive(Debug, Clone)]
+struct WindowUnion {
+    /// The event field counted.
+    of: usize,
+    /// The window, in buckets.
+    buckets: u64,
+    /// The hash field holding its bucket and count (`"{bucket} {count}"`), and the suffix of
+    /// its key after the hash's: `u:{of}:{seconds}:{buckets}`.
+    field: Arc<str>,
 }
 
 /// One column of a ring.
@@ -245,6 +282,8 @@ pub struct Spec {
     tiers: Vec<Tier>,
     finest_ms: u64,
     ttl_ms: u64,
+    /// The fields an entity's hash can hold (see [`ReadPlan`]'s choice of `HGETALL`).
+    hash_fields: usize,
     /// The last read plan made, reused while the clock stays in the same buckets.
     plan: PlanCache,
 }
@@ -334,10 +373,12 @@ impl Spec {
                         keep: 0,
                         tag: Arc::from((f.resolution_ms / 1000).to_string()),
                         slots: 0,
+                        chunk: 1,
                         fields: Vec::new(),
                         width: 0,
                         columns: Vec::new(),
                         distinct: Vec::new(),
+                        unions: Vec::new(),
                     };
                     tiers.push((tier, Kinds::default()));
                     tiers.len() - 1
@@ -367,7 +408,18 @@ impl Spec {
                 (AggFunction::Distinct, Some(i))
                     if matches!(ty, Some(FeatureType::Int | FeatureType::String)) =>
                 {
-                    push(&mut tier.distinct, i)
+                    push(&mut tier.distinct, i);
+                    if !tier
+                        .unions
+                        .iter()
+                        .any(|u| u.of == i && u.buckets == buckets)
+                    {
+                        tier.unions.push(WindowUnion {
+                            of: i,
+                            buckets,
+                            field: Arc::from(format!("u:{}:{}:{buckets}", event[i].0, tier.tag)),
+                        });
+                    }
                 }
                 (function, _) => {
                     return Err(bad(format!(
@@ -405,8 +457,9 @@ impl Spec {
                         None => c.op.name().to_owned(),
                     })
                     .collect();
-                let ring = format!("r:{tag}:{}:{}", tier.slots, names.join(","));
-                tier.fields = (0..tier.slots.div_ceil(ring::CHUNK))
+                tier.chunk = ring::chunk_slots(tier.width);
+                let ring = format!("r:{tag}:{}:{}:{}", tier.slots, tier.chunk, names.join(","));
+                tier.fields = (0..tier.slots.div_ceil(tier.chunk))
                     .map(|k| Arc::from(format!("{ring}/{k}")))
                     .collect();
                 tier
@@ -452,6 +505,15 @@ impl Spec {
                     .and_then(|c| c.text.clone());
             }
         }
+        // The fields an entity's hash can hold: every ring's, a string's last value per slot,
+        // each union's count.
+        let hash_fields = tiers
+            .iter()
+            .map(|t| {
+                let lasts = t.columns.iter().filter(|c| c.op == Op::LastText).count();
+                t.fields.len() + lasts * t.slots as usize + t.unions.len()
+            })
+            .sum();
         let finest_ms = finest_ms.max(1);
         let coarsest = tiers.iter().map(|t| t.ms).max().unwrap_or(finest_ms);
         let longest = tiers.iter().map(|t| t.keep * t.ms).max().unwrap_or(0);
@@ -463,6 +525,7 @@ impl Spec {
             tiers,
             finest_ms,
             ttl_ms: longest + coarsest,
+            hash_fields,
             plan: PlanCache::default(),
         })
     }
@@ -543,32 +606,27 @@ impl Spec {
             });
         }
         // Each field as text (string `last` values, HyperLogLog members) and as the ring's
-        // numeric arguments (an integer's two parts, a float's text, a bool's 0 or 1).
+        // numeric value (an integer's two parts, a float, a bool's 0 or 1).
         let mut text: Vec<Vec<u8>> = Vec::with_capacity(values.len());
-        let mut parts: Vec<[Vec<u8>; 2]> = Vec::with_capacity(values.len());
+        let mut numbers: Vec<OpValue> = Vec::with_capacity(values.len());
         for ((name, ty), value) in self.event.iter().zip(values) {
             let mut out = Vec::new();
-            let ok = match (ty, value) {
+            let (ok, number) = match (ty, value) {
                 (FeatureType::Int, Value::Int(v)) => {
                     let (hi, lo) = ring::split(*v);
-                    parts.push([hi.to_string().into_bytes(), lo.to_string().into_bytes()]);
-                    v.encode(&mut out)
+                    (v.encode(&mut out), OpValue::Int(hi, lo))
                 }
                 (FeatureType::Float, Value::Float(v)) if v.is_finite() => {
-                    let ok = v.encode(&mut out);
-                    parts.push([out.clone(), Vec::new()]);
-                    ok
+                    (v.encode(&mut out), OpValue::Float(v.to_bits()))
                 }
-                (FeatureType::String, Value::String(v)) => {
-                    parts.push([Vec::new(), Vec::new()]);
-                    v.encode(&mut out)
-                }
-                (FeatureType::Bool, Value::Bool(v)) => {
-                    parts.push([vec![if *v { b'1' } else { b'0' }], Vec::new()]);
-                    v.encode(&mut out)
-                }
-                _ => false,
+                (FeatureType::String, Value::String(v)) => (v.encode(&mut out), OpValue::None),
+                (FeatureType::Bool, Value::Bool(v)) => (
+                    v.encode(&mut out),
+                    OpValue::Float(if *v { 1f64 } else { 0f64 }.to_bits()),
+                ),
+                _ => (false, OpValue::None),
             };
+            numbers.push(number);
             if !ok {
                 return Err(Error::InvalidValue {
                     view: self.name.clone(),
@@ -598,6 +656,7 @@ impl Spec {
         }
         let mut blocks = Vec::with_capacity(self.tiers.len());
         let mut hlls = Vec::new();
+        let mut unions = Vec::new();
         for tier in &self.tiers {
             let idx = (ts_ms / tier.ms) as i64;
             let oldest = (now_ms / tier.ms) as i64 - tier.keep as i64 + 1;
@@ -605,19 +664,20 @@ impl Spec {
                 continue;
             }
             let slot = idx as u64 % tier.slots;
-            let chunk = slot / ring::CHUNK;
+            let chunk = slot / tier.chunk;
             let ops = tier
                 .columns
                 .iter()
                 .map(|c| {
-                    let values = match (c.of, &c.text) {
-                        (Some(i), Some(prefix)) => {
-                            [ring::text_field(prefix, slot).into_bytes(), text[i].clone()]
-                        }
-                        (Some(i), None) => parts[i].clone(),
-                        (None, _) => [Vec::new(), Vec::new()],
+                    let value = match (c.of, &c.text) {
+                        (Some(i), Some(prefix)) => OpValue::Text {
+                            field: ring::text_field(prefix, slot),
+                            value: text[i].clone(),
+                        },
+                        (Some(i), None) => numbers[i].clone(),
+                        (None, _) => OpValue::None,
                     };
-                    (c.op, values)
+                    (c.op, value)
                 })
                 .collect();
             for &i in &tier.distinct {
@@ -631,11 +691,19 @@ impl Spec {
                     value: text[i].clone(),
                     ttl_ms: until.saturating_sub(now_ms).max(1),
                 });
+                for u in tier.unions.iter().filter(|u| u.of == i) {
+                    unions.push(Union {
+                        key: format!("{key}:{}", u.field),
+                        hll: hlls.len(),
+                        field: Arc::clone(&u.field),
+                        buckets: u.buckets,
+                    });
+                }
             }
             blocks.push(Block {
                 field: Arc::clone(&tier.fields[chunk as usize]),
-                slots: ring::CHUNK.min(tier.slots - chunk * ring::CHUNK),
-                slot: slot % ring::CHUNK,
+                slots: tier.chunk.min(tier.slots - chunk * tier.chunk),
+                slot: slot % tier.chunk,
                 idx,
                 width: tier.width,
                 ops,
@@ -650,12 +718,14 @@ impl Spec {
             ts_ms,
             blocks,
             hlls,
+            unions,
         }))))
     }
 
     /// The read of entity `key` at time `now_ms`: one `HMGET` of the rings the windows are read
-    /// from (and of the slots' fields of a string's last value), then one `PFCOUNT` per
-    /// `distinct` feature; and how to compute each feature from them.
+    /// from (and of the slots' fields of a string's last value, and of each `distinct` union's
+    /// count), and, in a full read, one `PFCOUNT` per `distinct` feature; and how to compute
+    /// each feature from them.
     pub(crate) fn read_plan(&self, now_ms: u64) -> Arc<ReadPlan> {
         let buckets: Vec<u64> = self.tiers.iter().map(|t| now_ms / t.ms).collect();
         let mut cache = self
@@ -681,7 +751,7 @@ impl Spec {
                 fields.len() - 1
             })
         };
-        let mut pfcounts = Vec::new();
+        let mut distincts = Vec::new();
         let mut needs = Vec::with_capacity(self.features.len());
         for f in &self.features {
             let tier = &self.tiers[f.tier];
@@ -692,42 +762,61 @@ impl Spec {
                 first,
                 cur,
                 texts: Vec::new(),
+                union: usize::MAX,
                 pfcount: None,
             };
+            need.chunks = tier.fields.iter().map(|f| field(f.to_string())).collect();
             if f.function == AggFunction::Distinct {
                 let of = f.of.map(|i| self.event[i].0.as_str()).unwrap_or_default();
                 let tag = &tier.tag;
-                pfcounts.push(
-                    (first..=cur)
+                let union = tier
+                    .unions
+                    .iter()
+                    .find(|u| Some(u.of) == f.of && u.buckets == f.buckets)
+                    .map_or_else(
+                        || Arc::from(format!("u:{of}:{tag}:{}", f.buckets)),
+                        |u| Arc::clone(&u.field),
+                    );
+                need.union = field(union.to_string());
+                distincts.push(DistinctRead {
+                    suffixes: (first..=cur)
                         .map(|i| format!(":d:{of}:{tag}:{i}"))
                         .collect(),
-                );
-                need.pfcount = Some(pfcounts.len());
-            } else {
-                need.chunks = tier.fields.iter().map(|f| field(f.to_string())).collect();
-                if let Some(prefix) = &f.text {
-                    need.texts = (first..=cur)
-                        .map(|i| field(ring::text_field(prefix, i as u64 % tier.slots)))
-                        .collect();
-                }
+                });
+                need.pfcount = Some(distincts.len());
+            } else if let Some(prefix) = &f.text {
+                need.texts = (first..=cur)
+                    .map(|i| field(ring::text_field(prefix, i as u64 % tier.slots)))
+                    .collect();
             }
             needs.push(need);
         }
+        // Most of the hash: one `HGETALL` (a walk of the small hash) instead of an `HMGET` that
+        // looks each field up.
+        let whole = fields.len() * 4 >= self.hash_fields * 3;
         ReadPlan {
             buckets,
             fields: Arc::from(fields),
+            index,
+            whole,
             needs,
-            pfcounts,
+            distincts,
         }
     }
 
     /// Computes the features from the replies to [`read_plan`](Self::read_plan)'s commands.
+    ///
+    /// A `distinct` feature is its union's count, from the union's field, when that union ends
+    /// at the clock's bucket; when it does not (no event yet in that bucket, a clock in the
+    /// past, or a damaged field), a first read returns `Ok(None)`, and the caller reads the
+    /// entity again in full (`full`: with the `PFCOUNT` of each window).
     pub(crate) fn compute(
         &self,
         cmds: &[Command],
         plan: &ReadPlan,
         replies: &[Reply<'_>],
-    ) -> Result<Features> {
+        full: bool,
+    ) -> Result<Option<Features>> {
         let (Some(hmget), Some(&first)) = (cmds.first(), replies.first()) else {
             return Err(Error::UnexpectedReply {
                 command: "HMGET",
@@ -736,60 +825,122 @@ impl Spec {
                 found: "none".to_owned(),
             });
         };
-        let Command::Hmget { fields, .. } = hmget else {
-            return Err(Error::UnexpectedReply {
-                command: "HMGET",
-                key: hmget.key().to_owned(),
-                expected: "a read plan that starts with its HMGET",
-                found: hmget.name().to_owned(),
-            });
+        let (values, fields): (Vec<Option<&[u8]>>, &Fields) = match hmget {
+            Command::Hmget { fields, .. } => {
+                let values = reply::hmget(hmget, fields.len(), first)?;
+                ((0..values.len()).map(|i| values.get(i)).collect(), fields)
+            }
+            Command::Hgetall { fields, .. } => {
+                // Field, value, …: each wanted field's value at its place in the plan.
+                let pairs = reply::hgetall(hmget, first)?;
+                let mut values = vec![None; fields.len()];
+                for k in (0..pairs.len()).step_by(2) {
+                    let name = pairs.get(k).and_then(|n| std::str::from_utf8(n).ok());
+                    if let Some(&at) = name.and_then(|n| plan.index.get(n)) {
+                        values[at] = pairs.get(k + 1);
+                    }
+                }
+                (values, fields)
+            }
+            _ => {
+                return Err(Error::UnexpectedReply {
+                    command: "HMGET",
+                    key: hmget.key().to_owned(),
+                    expected: "a read plan that starts with its HMGET or HGETALL",
+                    found: hmget.name().to_owned(),
+                })
+            }
         };
-        let names: Vec<&str> = fields.iter().collect();
-        let values = reply::hmget(hmget, names.len(), first)?;
+        let value = |at: usize| values.get(at).copied().flatten();
         let key = hmget.key();
         let bad =
             |field: usize, expected: &'static str, reason: String, found: String| Error::Decode {
                 key: key.to_owned(),
-                field: names.get(field).copied().unwrap_or_default().to_owned(),
+                field: fields.iter().nth(field).unwrap_or_default().to_owned(),
                 expected,
                 reason,
                 found,
             };
-        // Each chunk of a ring, decoded once: `None` when the field is absent (no events).
-        let mut chunks: Vec<Option<Option<Vec<f64>>>> = vec![None; names.len()];
+        // Each resolution's ring, decoded once into one buffer (the slots of an absent field,
+        // written by no event, empty).
+        let mut rings: Vec<Option<Vec<f64>>> = vec![None; self.tiers.len()];
         let mut out = Vec::with_capacity(self.features.len());
         for (f, need) in self.features.iter().zip(&plan.needs) {
-            if let Some(at) = need.pfcount {
-                let (Some(cmd), Some(&r)) = (cmds.get(at), replies.get(at)) else {
-                    return Err(Error::UnexpectedReply {
-                        command: "PFCOUNT",
-                        key: key.to_owned(),
-                        expected: "one reply per command",
-                        found: format!("{} replies", replies.len()),
-                    });
-                };
-                out.push((f.name.clone(), Value::Int(reply::count(cmd, r)?)));
-                continue;
-            }
             let tier = &self.tiers[f.tier];
-            for (k, &at) in need.chunks.iter().enumerate() {
-                if chunks[at].is_none() {
-                    let slots = ring::CHUNK.min(tier.slots - k as u64 * ring::CHUNK);
-                    let cells = match values.get(at) {
-                        None => None,
-                        Some(bytes) => {
-                            Some(ring::cells(bytes, slots, tier.width).map_err(|reason| {
-                                bad(
-                                    at,
-                                    "a ring of f64 cells",
-                                    reason,
-                                    crate::error::excerpt(bytes),
-                                )
-                            })?)
-                        }
+            if rings[f.tier].is_none() {
+                let mut cells = ring::empty_cells(tier.slots, tier.width);
+                for (k, &at) in need.chunks.iter().enumerate() {
+                    let Some(bytes) = value(at) else {
+                        continue;
                     };
-                    chunks[at] = Some(cells);
+                    let first = k * tier.chunk as usize * tier.width;
+                    let slots = tier.chunk.min(tier.slots - k as u64 * tier.chunk);
+                    let end = first + slots as usize * tier.width;
+                    ring::decode_into(bytes, slots, tier.width, &mut cells[first..end]).map_err(
+                        |reason| {
+                            bad(
+                                at,
+                                "a ring of f64 cells",
+                                reason,
+                                crate::error::excerpt(bytes),
+                            )
+                        },
+                    )?;
                 }
+                rings[f.tier] = Some(cells);
+            }
+            let cells = rings[f.tier].as_deref().unwrap_or_default();
+            if let Some(at) = need.pfcount {
+                let count = if full {
+                    let (Some(cmd), Some(&r)) = (cmds.get(at), replies.get(at)) else {
+                        return Err(Error::UnexpectedReply {
+                            command: "PFCOUNT",
+                            key: key.to_owned(),
+                            expected: "one reply per command",
+                            found: format!("{} replies", replies.len()),
+                        });
+                    };
+                    reply::count(cmd, r)?
+                } else {
+                    // Whether bucket `b`'s slot holds it: the bucket had events.
+                    let holds = |b: i64| {
+                        let slot = b.rem_euclid(tier.slots as i64) as usize;
+                        b >= 0 && cells.get(slot * tier.width) == Some(&(b as f64))
+                    };
+                    // `"{bucket} {count}"`, written by the script with the union.
+                    let union = value(need.union)
+                        .and_then(|v| std::str::from_utf8(v).ok())
+                        .and_then(|v| v.split_once(' '))
+                        .filter(|(b, n)| {
+                            [b, n]
+                                .iter()
+                                .all(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
+                        })
+                        .and_then(|(b, n)| Some((b.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+                    let (first, cur) = (need.first, need.cur);
+                    let window = f.buckets as i64;
+                    match union {
+                        // The union ends in the window, at its newest bucket, and the buckets
+                        // of its window before this one's had no events: the same events.
+                        Some((end, n))
+                            if (first..=cur).contains(&end)
+                                && holds(end)
+                                && (end - window + 1..first).all(|b| !holds(b)) =>
+                        {
+                            n
+                        }
+                        // No event in the window (none recorded, or all before it).
+                        None | Some((_, _))
+                            if union.is_none_or(|(end, _)| end < first)
+                                && (first..=cur).all(|b| !holds(b)) =>
+                        {
+                            0
+                        }
+                        _ => return Ok(None),
+                    }
+                };
+                out.push((f.name.clone(), Value::Int(count)));
+                continue;
             }
             let ty = f.of.map(|i| self.event[i].1);
             // The window's slots: each bucket of the window whose slot still holds it, with
@@ -798,10 +949,9 @@ impl Spec {
                 .enumerate()
                 .filter_map(|(k, b)| {
                     let slot = b as u64 % tier.slots;
-                    let at = need.chunks[(slot / ring::CHUNK) as usize];
-                    let cells = chunks[at].as_ref()?.as_ref()?;
-                    let s = (slot % ring::CHUNK) as usize * tier.width;
-                    let cells = &cells[s..s + tier.width];
+                    let at = *need.chunks.get((slot / tier.chunk) as usize)?;
+                    let s = slot as usize * tier.width;
+                    let cells = cells.get(s..s + tier.width)?;
                     (cells[0] == b as f64).then_some((k, at, cells))
                 })
                 .collect();
@@ -900,7 +1050,7 @@ impl Spec {
                         (Some(slot), Some(FeatureType::Bool)) => Value::Bool(slot.2[a] != 0.0),
                         (Some(&(k, _, _)), _) => {
                             let at = need.texts.get(k).copied().unwrap_or(usize::MAX);
-                            let bytes = values.get(at).ok_or_else(|| {
+                            let bytes = value(at).ok_or_else(|| {
                                 bad(
                                     at,
                                     "String (string)",
@@ -918,34 +1068,59 @@ impl Spec {
             };
             out.push((f.name.clone(), value));
         }
-        Ok(out.into_iter().collect())
+        Ok(Some(out.into_iter().collect()))
     }
 }
 
 /// The read of an aggregation at one time, for any entity: the `HMGET` fields (shared by every
 /// entity of a batch), how each feature is computed, and the key suffixes of each `distinct`
-/// feature's `PFCOUNT`.
+/// feature's window.
 #[derive(Debug)]
 pub(crate) struct ReadPlan {
     /// The clock's bucket per resolution the plan was made for.
     buckets: Vec<u64>,
     fields: Arc<[String]>,
+    /// Each field's place in `fields`.
+    index: HashMap<String, usize>,
+    /// Read the whole hash (`HGETALL`): the plan wants at least three quarters of the fields
+    /// it can hold.
+    whole: bool,
     needs: Vec<Needs>,
-    pfcounts: Vec<Vec<String>>,
+    distincts: Vec<DistinctRead>,
+}
+
+/// A `distinct` feature's window at the plan's clock, for any entity.
+#[derive(Debug)]
+struct DistinctRead {
+    /// The keys of the window's HyperLogLogs after the hash's key, oldest first.
+    suffixes: Vec<String>,
 }
 
 impl ReadPlan {
-    /// The commands of entity `key`'s read: the `HMGET`, then one `PFCOUNT` per `distinct`
-    /// feature.
-    pub(crate) fn push_commands(&self, key: String, cmds: &mut Vec<Command>) {
+    /// The commands of entity `key`'s read: the `HMGET` (a `distinct` feature is read from its
+    /// union's field there); a *full* read (for an entity whose unions do not end at the clock's
+    /// bucket: see [`Spec::compute`]) adds one `PFCOUNT` of each `distinct` window's
+    /// HyperLogLogs.
+    pub(crate) fn push_commands(&self, key: String, full: bool, cmds: &mut Vec<Command>) {
         let at = cmds.len();
-        cmds.push(Command::hmget_shared(key, Arc::clone(&self.fields)));
+        cmds.push(if self.whole {
+            Command::Hgetall {
+                key,
+                fields: Fields::Shared(Arc::clone(&self.fields)),
+            }
+        } else {
+            Command::hmget_shared(key, Arc::clone(&self.fields))
+        });
+        if !full {
+            return;
+        }
         let key = cmds[at].key();
         let pfcounts: Vec<Command> = self
-            .pfcounts
+            .distincts
             .iter()
-            .map(|suffixes| {
-                let keys = suffixes
+            .map(|d| {
+                let keys = d
+                    .suffixes
                     .iter()
                     .map(|s| {
                         let mut k = String::with_capacity(key.len() + s.len());
@@ -960,9 +1135,9 @@ impl ReadPlan {
         cmds.extend(pfcounts);
     }
 
-    /// The number of commands per entity.
-    pub(crate) fn group(&self) -> usize {
-        1 + self.pfcounts.len()
+    /// The number of commands per entity, in a full read or not.
+    pub(crate) fn group(&self, full: bool) -> usize {
+        1 + if full { self.distincts.len() } else { 0 }
     }
 }
 
@@ -975,6 +1150,9 @@ struct Needs {
     first: i64,
     cur: i64,
     texts: Vec<usize>,
+    /// A `distinct` feature's union field in the `HMGET`.
+    union: usize,
+    /// A `distinct` feature's `PFCOUNT` in a full read (see [`ReadPlan::push_commands`]).
     pfcount: Option<usize>,
 }
 
@@ -1223,7 +1401,8 @@ impl Store {
     }
 
     /// Reads every feature of aggregation `aggregation` for entity `id`, with the clock at
-    /// now: one round trip. An entity without events reads as counts of 0 and absent
+    /// now: one round trip (two when a `distinct` union does not fit the clock: see the
+    /// [module](crate::aggregate)'s semantics). An entity without events reads as counts of 0 and absent
     /// ([`Value::Null`]) averages, minimums, maximums and last values.
     ///
     /// # Errors
@@ -1278,21 +1457,55 @@ impl Store {
         now_ms: u64,
     ) -> Result<Vec<Features>> {
         let plan = spec.read_plan(now_ms);
-        let group = plan.group();
         let chunk = self.pipeline_chunk_size().max(1);
         let ids = ids.into_iter();
-        let mut out = Vec::with_capacity(ids.size_hint().0);
+        let mut out: Vec<Option<Features>> = Vec::with_capacity(ids.size_hint().0);
         let mut cmds = Vec::new();
-        let decode = |cmds: &[Command], replies: &[Reply<'_>]| spec.compute(cmds, &plan, replies);
-        for id in ids {
-            plan.push_commands(spec.key(id)?, &mut cmds);
-            if cmds.len() >= chunk * group {
-                self.run_reads(&cmds, group, &mut out, decode).await?;
-                cmds.clear();
+        let decode =
+            |cmds: &[Command], replies: &[Reply<'_>]| spec.compute(cmds, &plan, replies, false);
+        // The entities whose `distinct` unions do not end at the clock's bucket (index, key).
+        let mut again: Vec<(usize, String)> = Vec::new();
+        let mut ids = ids.peekable();
+        while ids.peek().is_some() {
+            cmds.clear();
+            for id in ids.by_ref().take(chunk) {
+                plan.push_commands(spec.key(id)?, false, &mut cmds);
+            }
+            let before = out.len();
+            self.run_reads(&cmds, 1, &mut out, decode).await?;
+            for (j, (f, cmd)) in out[before..].iter().zip(&cmds).enumerate() {
+                if f.is_none() {
+                    again.push((before + j, cmd.key().to_owned()));
+                }
             }
         }
-        self.run_reads(&cmds, group, &mut out, decode).await?;
-        Ok(out)
+        // Read those again, with the `PFCOUNT` of each window.
+        if !again.is_empty() {
+            let group = plan.group(true);
+            let decode =
+                |cmds: &[Command], replies: &[Reply<'_>]| spec.compute(cmds, &plan, replies, true);
+            for part in again.chunks(chunk.div_ceil(group).max(1)) {
+                cmds.clear();
+                for (_, key) in part {
+                    plan.push_commands(key.clone(), true, &mut cmds);
+                }
+                let mut full: Vec<Option<Features>> = Vec::with_capacity(part.len());
+                self.run_reads(&cmds, group, &mut full, decode).await?;
+                for ((i, _), features) in part.iter().zip(full) {
+                    out[*i] = features;
+                }
+            }
+        }
+        out.into_iter()
+            .map(|f| {
+                f.ok_or_else(|| Error::UnexpectedReply {
+                    command: "PFCOUNT",
+                    key: spec.name.clone(),
+                    expected: "the count of each `distinct` window",
+                    found: "none".to_owned(),
+                })
+            })
+            .collect()
     }
 
     /// [`read_aggregation`](Store::read_aggregation) of many entities, at `now_ms`.

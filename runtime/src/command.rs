@@ -73,15 +73,24 @@ pub fn write_script_sha() -> &'static str {
 /// events of a pipeline, up to 32 on one server; one per call on a cluster), each one an
 /// atomic unit.
 ///
-/// `KEYS` are each event's keys in turn: its aggregation hash, then its HyperLogLogs. `ARGV[1]`
-/// is the number of events; then, per event: its number of keys, the hash's expiry in
-/// milliseconds, the event's time, the number of resolution blocks; each block is
-/// `field slots slot bucket width ops`, then `ops` column updates, each an operation and its
-/// values (`n` count; `si`/`mni`/`mxi`/`li` integer sum, minimum, maximum, last value, with the
-/// value's two parts `hi lo`; `sf`/`mnf`/`mxf`/`lf` the same over a float; `t` the latest
-/// event's time; `ls field value` a string's last value); then one `block value ttl_ms` triple
-/// per HyperLogLog. The blocks' fields are *rings* (see the [`aggregate`](crate::aggregate)
-/// module): `slots` slots of `width` little-endian doubles, the event's bucket in slot `slot`.
+/// `KEYS` are each event's keys in turn: its aggregation hash, its HyperLogLogs, then the unions
+/// of its `distinct` windows. `ARGV[1]` is the number of events, `ARGV[2]` the number `m` of
+/// *shared strings* (the hash fields the events name: rings' and unions'), `ARGV[3..=m + 2]`
+/// those strings. Then, per event: one binary argument of little-endian `f64`s, followed by the
+/// event's own strings (HyperLogLog members; a string's last value and its slot's field). The
+/// numbers are: the event's number of keys, the hash's expiry in milliseconds, the event's
+/// time, its numbers of resolution blocks, of unions and of HyperLogLogs, and of its own
+/// strings; each block as `field slots slot bucket width ops` (`field`: a shared string's
+/// 1-based index), then `ops` column updates, each an operation code and its values (1 `n`
+/// count; 2 `t` the latest event's time; 3 to 6 an integer's sum, minimum, maximum, last
+/// value, with the value's two parts `hi lo`; 7 to 10 the same over a float, with the value;
+/// 11 a string's last value, with the index of its field among the event's strings, the value
+/// following); then one `block value ttl_ms` triple per HyperLogLog (`value`: an index among
+/// the event's strings); then one `hll field buckets` triple per union (its HyperLogLog,
+/// 1-based; the shared string naming the hash field that holds `"{bucket} {count}"`, the
+/// bucket the union's window ends at and the union's `PFCOUNT`; the window in buckets). The
+/// blocks' fields are *rings* (see the [`aggregate`](crate::aggregate) module): `slots` slots of
+/// `width` little-endian doubles, the event's bucket in slot `slot`.
 /// For each event the script
 ///
 /// - refuses a hash of another type (`WRONGTYPE`), a ring of the wrong size (`CORRUPT`) and a
@@ -91,130 +100,199 @@ pub fn write_script_sha() -> &'static str {
 /// - adds to the HyperLogLogs of the blocks it updated (a key of another type stops the event
 ///   there, before its hash is written: adding a member is idempotent, so a retry counts
 ///   nothing twice), sets the expiry of each HyperLogLog it changed (fixed per bucket: when the
-///   bucket leaves the windows), writes the rings in one `HSET` and sets the hash's expiry.
+///   bucket leaves the windows);
+/// - per union whose block it updated: when the event's bucket is newer than the union's (or
+///   the hash's field is absent or damaged), rebuilds it as the `PFMERGE` of the window's
+///   HyperLogLogs ending at that bucket (keys made from the HyperLogLog's, all in the hash's
+///   cluster slot); else, when the event's HyperLogLog changed and its bucket is in the union's
+///   window, adds the value to the union (a count below the field's, which a union that grows
+///   never has, means the union was lost: it is rebuilt). When the union was made or changed,
+///   its `PFCOUNT` and bucket go into the field, so that a read counts nothing. A key of
+///   another type refuses the event; a failed rebuild removes the field, so no read trusts it;
+/// - writes the rings and fields in one `HSET`; sets the hash's expiry when a block started a
+///   bucket (the first event of every bucket does, a hash the event creates included: every
+///   later event of that bucket is covered by that expiry), and each union's (as the hash's)
+///   when it is made or changed.
 ///
 /// It returns one bulk string per event: the number of fields written (`0`: every block held a
 /// newer bucket), or the refusal (`WRONGTYPE …`, `CORRUPT …`, `OVERFLOW …`, or the server's
 /// error from `HSET`, such as `OOM`). A refused event changes nothing and does not stop the
 /// events after it.
-pub const AGG_SCRIPT: &str = r"local arity = {n = 0, t = 0, si = 2, mni = 2, mxi = 2, li = 2, sf = 1, mnf = 1, mxf = 1, lf = 1, ls = 2}
-local width_of = {n = 1, t = 1, si = 2, mni = 2, mxi = 2, li = 2, sf = 1, mnf = 1, mxf = 1, lf = 1, ls = 0}
+pub const AGG_SCRIPT: &str = r"local ARITY = {0, 0, 2, 2, 2, 2, 1, 1, 1, 1, 1}
+local CELLS = {1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 0}
 local LO = 4294967296
-local function record(k0, i)
-  local nkeys = tonumber(ARGV[i])
-  local key = KEYS[k0]
-  local ts = tonumber(ARGV[i + 2])
-  local nblocks = tonumber(ARGV[i + 3])
-  local starts, fields = {}, {}
-  local p = i + 4
+local FMT = {}
+local function fmt(n)
+  local f = FMT[n]
+  if not f then
+    f = '<' .. string.rep('d', n)
+    FMT[n] = f
+  end
+  return f
+end
+local function int(x) return string.format('%.0f', x) end
+local STARTS, FIELDS, OUT, DONE, ADDED = {}, {}, {}, {}, {}
+local function record(k0, a, shared)
+  local v = {struct.unpack(fmt(#ARGV[a] / 8), ARGV[a])}
+  local key, ttl, ts, nblocks, nu, nh = KEYS[k0], v[2], v[3], v[4], v[5], v[6]
+  local nxt = a + 1 + v[7]
+  local starts, fields, out, done, added = STARTS, FIELDS, OUT, DONE, ADDED
+  local p = 8
   for b = 1, nblocks do
     starts[b] = p
-    fields[b] = ARGV[p]
-    local nops = tonumber(ARGV[p + 5])
+    fields[b] = ARGV[shared + v[p]]
+    local nops = v[p + 5]
     p = p + 6
-    for o = 1, nops do p = p + 1 + arity[ARGV[p]] end
+    for o = 1, nops do p = p + 1 + ARITY[v[p]] end
   end
-  local h = p
-  local nxt = h + 3 * (nkeys - 1)
-  local rings = redis.pcall('HMGET', key, unpack(fields))
+  local u0 = p + 3 * nh
+  for j = 1, nu do fields[nblocks + j] = ARGV[shared + v[u0 + 3 * j - 2]] end
+  local rings = redis.pcall('HMGET', key, unpack(fields, 1, nblocks + nu))
   if rings.err then
     return 'WRONGTYPE ' .. key .. ' holds a ' .. redis.call('TYPE', key).ok .. ', not a hash; fstore left it untouched', nxt
   end
-  local out, done = {}, {}
+  local no, started = 0, false
   for b = 1, nblocks do
+    done[b] = false
     local q = starts[b]
-    local slots, slot, idx, width = tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4])
-    local fmt = '<' .. string.rep('d', width)
+    local field, slots, slot, idx, width = fields[b], v[q + 1], v[q + 2], v[q + 3], v[q + 4]
+    local f = fmt(width)
     local ring = rings[b]
     if not ring then
       ring = string.rep(struct.pack('<d', -1) .. string.rep(struct.pack('<d', 0), width - 1), slots)
     elseif #ring ~= slots * width * 8 then
-      return 'CORRUPT the field ' .. ARGV[q] .. ' of ' .. key .. ' is ' .. #ring .. ' bytes, not a ring of ' .. slots .. ' slots of ' .. width .. ' cells; the event was not recorded', nxt
+      return 'CORRUPT the field ' .. field .. ' of ' .. key .. ' is ' .. #ring .. ' bytes, not a ring of ' .. slots .. ' slots of ' .. width .. ' cells; the event was not recorded', nxt
     end
     local off = slot * width * 8
-    local c = {struct.unpack(fmt, ring, off + 1)}
+    local c = {struct.unpack(f, ring, off + 1)}
     if c[1] <= idx then
       local fresh = c[1] < idx
       if fresh then
+        started = true
         c[1] = idx
         for k = 2, width do c[k] = 0 end
       end
       local k, j, newer = 2, q + 6, true
-      for o = 1, tonumber(ARGV[q + 5]) do
-        local op = ARGV[j]
-        if op == 'n' then
+      for o = 1, v[q + 5] do
+        local op = v[j]
+        if op == 1 then
           c[k] = c[k] + 1
-        elseif op == 'si' then
-          local lo = c[k + 1] + tonumber(ARGV[j + 2])
-          local carry = math.floor(lo / LO)
-          local hi = c[k] + tonumber(ARGV[j + 1]) + carry
-          if hi < -2147483648 or hi > 2147483647 then
-            return 'OVERFLOW a sum in ' .. ARGV[q] .. ' of ' .. key .. ' would leave the 64-bit range; the event was not recorded', nxt
-          end
-          c[k], c[k + 1] = hi, lo - carry * LO
-        elseif op == 'sf' then
-          local s = c[k] + tonumber(ARGV[j + 1])
+        elseif op == 7 then
+          local s = c[k] + v[j + 1]
           if s ~= s or s == math.huge or s == -math.huge then
-            return 'OVERFLOW a sum in ' .. ARGV[q] .. ' of ' .. key .. ' would not be a finite float; the event was not recorded', nxt
+            return 'OVERFLOW a sum in ' .. field .. ' of ' .. key .. ' would not be a finite float; the event was not recorded', nxt
           end
           c[k] = s
-        elseif op == 'mni' or op == 'mxi' then
-          local hi, lo = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+        elseif op == 3 then
+          local lo = c[k + 1] + v[j + 2]
+          local carry = math.floor(lo / LO)
+          local hi = c[k] + v[j + 1] + carry
+          if hi < -2147483648 or hi > 2147483647 then
+            return 'OVERFLOW a sum in ' .. field .. ' of ' .. key .. ' would leave the 64-bit range; the event was not recorded', nxt
+          end
+          c[k], c[k + 1] = hi, lo - carry * LO
+        elseif op == 4 or op == 5 then
+          local hi, lo = v[j + 1], v[j + 2]
           local less = hi < c[k] or (hi == c[k] and lo < c[k + 1])
           local more = hi > c[k] or (hi == c[k] and lo > c[k + 1])
-          if fresh or (op == 'mni' and less) or (op == 'mxi' and more) then c[k], c[k + 1] = hi, lo end
-        elseif op == 'mnf' or op == 'mxf' then
-          local v = tonumber(ARGV[j + 1])
-          if fresh or (op == 'mnf' and v < c[k]) or (op == 'mxf' and v > c[k]) then c[k] = v end
-        elseif op == 't' then
+          if fresh or (op == 4 and less) or (op == 5 and more) then c[k], c[k + 1] = hi, lo end
+        elseif op == 8 or op == 9 then
+          local x = v[j + 1]
+          if fresh or (op == 8 and x < c[k]) or (op == 9 and x > c[k]) then c[k] = x end
+        elseif op == 2 then
           newer = fresh or ts >= c[k]
           if newer then c[k] = ts end
-        elseif op == 'li' then
-          if newer then c[k], c[k + 1] = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2]) end
-        elseif op == 'lf' then
-          if newer then c[k] = tonumber(ARGV[j + 1]) end
-        elseif op == 'ls' then
+        elseif op == 6 then
+          if newer then c[k], c[k + 1] = v[j + 1], v[j + 2] end
+        elseif op == 10 then
+          if newer then c[k] = v[j + 1] end
+        elseif op == 11 then
           if newer then
-            out[#out + 1] = ARGV[j + 1]
-            out[#out + 1] = ARGV[j + 2]
+            out[no + 1], out[no + 2] = ARGV[a + v[j + 1]], ARGV[a + v[j + 1] + 1]
+            no = no + 2
           end
         end
-        k = k + width_of[op]
-        j = j + 1 + arity[op]
+        k = k + CELLS[op]
+        j = j + 1 + ARITY[op]
       end
-      out[#out + 1] = ARGV[q]
-      out[#out + 1] = ring:sub(1, off) .. struct.pack(fmt, unpack(c, 1, width)) .. ring:sub(off + width * 8 + 1)
+      out[no + 1], out[no + 2] = field, ring:sub(1, off) .. struct.pack(f, unpack(c, 1, width)) .. ring:sub(off + width * 8 + 1)
+      no = no + 2
       done[b] = true
     end
   end
-  for k = 1, nkeys - 1 do
-    if done[tonumber(ARGV[h])] then
+  for k = 1, nh do
+    added[k] = 0
+    local h = p + 3 * k - 3
+    if done[v[h]] then
       local hll = KEYS[k0 + k]
-      local added = redis.pcall('PFADD', hll, ARGV[h + 1])
-      if type(added) == 'table' then
+      local r = redis.pcall('PFADD', hll, ARGV[a + v[h + 1]])
+      if type(r) == 'table' then
         return 'WRONGTYPE ' .. hll .. ' is not a HyperLogLog; fstore left the aggregation hash untouched', nxt
       end
-      if added == 1 then redis.call('PEXPIRE', hll, ARGV[h + 2]) end
+      if r == 1 then redis.call('PEXPIRE', hll, int(v[h + 2])) end
+      added[k] = r
     end
-    h = h + 3
   end
-  if #out == 0 then return '0', nxt end
-  local set = redis.pcall('HSET', key, unpack(out))
+  for j = 1, nu do
+    local w = u0 + 3 * j - 3
+    local k = v[w]
+    local h = p + 3 * k - 3
+    local b = v[h]
+    if done[b] then
+      local u, hll, ufield, e, nb = KEYS[k0 + nh + j], KEYS[k0 + k], fields[nblocks + j], v[starts[b] + 3], v[w + 2]
+      local cur, n0
+      if rings[nblocks + j] then
+        local x, n = string.match(rings[nblocks + j], '^(%d+) (%d+)$')
+        cur, n0 = tonumber(x), tonumber(n)
+      end
+      local t, n
+      if not cur or e > cur then
+        t = e
+      elseif added[k] == 1 and e > cur - nb then
+        local r = redis.pcall('PFADD', u, ARGV[a + v[h + 1]])
+        if type(r) == 'table' then
+          return 'WRONGTYPE ' .. u .. ' is not a HyperLogLog; fstore left the aggregation hash untouched', nxt
+        end
+        if r == 1 then
+          n = redis.call('PFCOUNT', u)
+          if n < n0 then t = cur else redis.call('PEXPIRE', u, int(ttl)) end
+        end
+      end
+      if t then
+        local es = int(e)
+        local prefix, src = string.sub(hll, 1, #hll - #es), {}
+        for x = math.max(0, t - nb + 1), t do src[#src + 1] = prefix .. int(x) end
+        redis.call('DEL', u)
+        local m = redis.pcall('PFMERGE', u, unpack(src))
+        if type(m) == 'table' and m.err then
+          redis.call('HDEL', key, ufield)
+          return 'WRONGTYPE a HyperLogLog of the window of ' .. u .. ' is not one (' .. m.err .. '); fstore left the aggregation hash untouched', nxt
+        end
+        redis.call('PEXPIRE', u, int(ttl))
+        n = redis.call('PFCOUNT', u)
+      end
+      if n then
+        out[no + 1], out[no + 2] = ufield, int(t or cur) .. ' ' .. n
+        no = no + 2
+      end
+    end
+  end
+  if no == 0 then return '0', nxt end
+  local set = redis.pcall('HSET', key, unpack(out, 1, no))
   if type(set) == 'table' then return set.err, nxt end
-  redis.call('PEXPIRE', key, ARGV[i + 1])
-  return tostring(#out), nxt
+  if started then redis.call('PEXPIRE', key, int(ttl)) end
+  return tostring(no), nxt
 end
 local results = {}
-local k0, i = 1, 2
+local shared = 2
+local k0, a = 1, 3 + tonumber(ARGV[2])
 for e = 1, tonumber(ARGV[1]) do
-  local nkeys = tonumber(ARGV[i])
-  local result, nxt = record(k0, i)
+  local result, nxt = record(k0, a, shared)
   results[e] = result
-  k0 = k0 + nkeys
-  i = nxt
+  k0 = k0 + struct.unpack('<d', ARGV[a])
+  a = nxt
 end
-return results
-";
+return results";
 
 /// The most events one call of [`AGG_SCRIPT`] applies: consecutive records of a pipeline are
 /// sent in groups of up to this many, so that one call holds the server for a bounded time.
@@ -262,12 +340,20 @@ impl Op {
         }
     }
 
-    /// The number of values the operation takes after its name.
-    pub(crate) fn arity(self) -> usize {
+    /// The operation's code in the script's arguments (1-based, its tables' index).
+    pub(crate) fn code(self) -> f64 {
         match self {
-            Op::Count | Op::LastTime => 0,
-            Op::SumFloat | Op::MinFloat | Op::MaxFloat | Op::LastFloat => 1,
-            Op::SumInt | Op::MinInt | Op::MaxInt | Op::LastInt | Op::LastText => 2,
+            Op::Count => 1.0,
+            Op::LastTime => 2.0,
+            Op::SumInt => 3.0,
+            Op::MinInt => 4.0,
+            Op::MaxInt => 5.0,
+            Op::LastInt => 6.0,
+            Op::SumFloat => 7.0,
+            Op::MinFloat => 8.0,
+            Op::MaxFloat => 9.0,
+            Op::LastFloat => 10.0,
+            Op::LastText => 11.0,
         }
     }
 
@@ -290,8 +376,26 @@ pub(crate) struct Block {
     pub(crate) slot: u64,
     pub(crate) idx: i64,
     pub(crate) width: usize,
-    /// Each column's operation and its values ([`Op::arity`] of them).
-    pub(crate) ops: Vec<(Op, [Vec<u8>; 2])>,
+    /// Each column's operation and its value.
+    pub(crate) ops: Vec<(Op, OpValue)>,
+}
+
+/// The value of one column update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpValue {
+    /// None: a count, or the event's time.
+    None,
+    /// A float (or a bool as 0 or 1), as [`f64::to_bits`].
+    Float(u64),
+    /// An integer in its two parts ([`ring::split`](crate::ring::split)), exact as `f64`s.
+    Int(i64, i64),
+    /// A string's last value and the field of its slot.
+    Text {
+        /// The slot's field, such as `l:merchant:3600:25:7`.
+        field: String,
+        /// The value, as stored.
+        value: Vec<u8>,
+    },
 }
 
 /// One HyperLogLog an event adds to, when its block (1-based) is updated.
@@ -303,7 +407,22 @@ pub(crate) struct Hll {
     pub(crate) ttl_ms: u64,
 }
 
-/// One event's update of its aggregation: a call of [`AGG_SCRIPT`].
+/// The union of a `distinct` window's HyperLogLogs that an event keeps up to date: the window
+/// that ends at the newest bucket recorded (kept in the hash's field `field`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Union {
+    /// The union's key: `{hash key}:u:{of}:{seconds}:{buckets}`.
+    pub(crate) key: String,
+    /// The event's HyperLogLog (1-based, in [`RecordCommand::hlls`]) whose value it adds.
+    pub(crate) hll: usize,
+    /// The hash field holding the bucket the union's window ends at and its count:
+    /// `u:{of}:{seconds}:{buckets}`.
+    pub(crate) field: Arc<str>,
+    /// The window, in buckets.
+    pub(crate) buckets: u64,
+}
+
+/// One event's update of its aggregation: a unit of a call of [`AGG_SCRIPT`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordCommand {
     pub(crate) key: String,
@@ -311,6 +430,7 @@ pub struct RecordCommand {
     pub(crate) ts_ms: u64,
     pub(crate) blocks: Vec<Block>,
     pub(crate) hlls: Vec<Hll>,
+    pub(crate) unions: Vec<Union>,
 }
 
 impl RecordCommand {
@@ -319,58 +439,94 @@ impl RecordCommand {
         &self.key
     }
 
-    /// The number of `ARGV` entries of this event in a call of [`AGG_SCRIPT`].
-    pub(crate) fn arg_count(&self) -> usize {
-        let ops: usize = self
-            .blocks
-            .iter()
-            .map(|b| 6 + b.ops.iter().map(|(op, _)| 1 + op.arity()).sum::<usize>())
-            .sum();
-        4 + ops + 3 * self.hlls.len()
-    }
-
-    /// Calls `key` with each of the event's keys: the hash, then the HyperLogLogs.
+    /// Calls `key` with each of the event's keys: the hash, the HyperLogLogs, then the unions.
     pub(crate) fn for_each_key(&self, mut key: impl FnMut(&[u8])) {
         key(self.key.as_bytes());
         self.hlls.iter().for_each(|h| key(h.key.as_bytes()));
+        self.unions.iter().for_each(|u| key(u.key.as_bytes()));
     }
 
-    /// Calls `arg` with each of the event's `ARGV` entries in a call of [`AGG_SCRIPT`], in
-    /// order (numbers as decimal text).
-    pub(crate) fn for_each_arg(&self, mut arg: impl FnMut(&[u8])) {
-        let mut digits = String::new();
-        let mut number = |n: &dyn fmt::Display, arg: &mut dyn FnMut(&[u8])| {
-            use std::fmt::Write as _;
-            digits.clear();
-            let _ = write!(digits, "{n}");
-            arg(digits.as_bytes());
+    /// The hash fields the event names (its rings' and unions'), which a call of
+    /// [`AGG_SCRIPT`] sends once for all its events.
+    pub(crate) fn shared_strings(&self) -> impl Iterator<Item = &str> {
+        let blocks = self.blocks.iter().map(|b| &*b.field);
+        blocks.chain(self.unions.iter().map(|u| &*u.field))
+    }
+
+    /// Appends the event's numbers to `blob` as little-endian `f64`s and its own strings to
+    /// `strings`, as [`AGG_SCRIPT`] reads them; `shared` are the call's shared strings (see
+    /// [`shared_strings`](Self::shared_strings)), which the event names by 1-based index.
+    pub(crate) fn encode<'a>(
+        &'a self,
+        shared: &[&str],
+        blob: &mut Vec<u8>,
+        strings: &mut Vec<&'a [u8]>,
+    ) {
+        // The header's seventh number, the count of the event's strings, is set at the end.
+        let count_at = blob.len() + 6 * 8;
+        let mut put = |x: f64| blob.extend_from_slice(&x.to_le_bytes());
+        let index = |name: &str| {
+            shared
+                .iter()
+                .position(|s| *s == name)
+                .map_or(0.0, |i| (i + 1) as f64)
         };
-        number(&self.num_keys(), &mut arg);
-        number(&self.ttl_ms, &mut arg);
-        number(&self.ts_ms, &mut arg);
-        number(&self.blocks.len(), &mut arg);
+        let first = strings.len();
+        let string = |s: &'a [u8], strings: &mut Vec<&'a [u8]>| {
+            strings.push(s);
+            (strings.len() - first) as f64
+        };
+        let header = [
+            self.num_keys() as f64,
+            self.ttl_ms as f64,
+            self.ts_ms as f64,
+            self.blocks.len() as f64,
+            self.unions.len() as f64,
+            self.hlls.len() as f64,
+        ];
+        header.iter().for_each(|&x| put(x));
+        put(0.0);
         for b in &self.blocks {
-            arg(b.field.as_bytes());
-            number(&b.slots, &mut arg);
-            number(&b.slot, &mut arg);
-            number(&b.idx, &mut arg);
-            number(&b.width, &mut arg);
-            number(&b.ops.len(), &mut arg);
-            for (op, values) in &b.ops {
-                arg(op.name().as_bytes());
-                values[..op.arity()].iter().for_each(|v| arg(v));
+            put(index(&b.field));
+            put(b.slots as f64);
+            put(b.slot as f64);
+            put(b.idx as f64);
+            put(b.width as f64);
+            put(b.ops.len() as f64);
+            for (op, value) in &b.ops {
+                put(op.code());
+                match value {
+                    OpValue::None => {}
+                    OpValue::Float(bits) => put(f64::from_bits(*bits)),
+                    OpValue::Int(hi, lo) => {
+                        put(*hi as f64);
+                        put(*lo as f64);
+                    }
+                    OpValue::Text { field, value } => {
+                        let at = string(field.as_bytes(), strings);
+                        string(value, strings);
+                        put(at);
+                    }
+                }
             }
         }
         for h in &self.hlls {
-            number(&h.block, &mut arg);
-            arg(&h.value);
-            number(&h.ttl_ms, &mut arg);
+            put(h.block as f64);
+            put(string(&h.value, strings));
+            put(h.ttl_ms as f64);
         }
+        for u in &self.unions {
+            put(u.hll as f64);
+            put(index(&u.field));
+            put(u.buckets as f64);
+        }
+        let count = (strings.len() - first) as f64;
+        blob[count_at..count_at + 8].copy_from_slice(&count.to_le_bytes());
     }
 
-    /// The number of keys (`KEYS`): the hash and the HyperLogLogs.
+    /// The number of keys (`KEYS`): the hash, the HyperLogLogs and the unions.
     pub(crate) fn num_keys(&self) -> usize {
-        1 + self.hlls.len()
+        1 + self.hlls.len() + self.unions.len()
     }
 }
 
@@ -386,8 +542,37 @@ impl fmt::Display for RecordCommand {
         };
         self.for_each_key(&mut show);
         show(b"1");
-        self.for_each_arg(&mut show);
-        result
+        let shared: Vec<&str> = self.shared_strings().collect();
+        show(shared.len().to_string().as_bytes());
+        shared.iter().for_each(|s| show(s.as_bytes()));
+        result?;
+        // The event's numbers are sent as one binary argument: shown decoded.
+        write!(
+            f,
+            " <event at {} ms, expiry {} ms:",
+            self.ts_ms, self.ttl_ms
+        )?;
+        for b in &self.blocks {
+            write!(f, " {} slot {} bucket {}", b.field, b.slot, b.idx)?;
+            for (op, value) in &b.ops {
+                match value {
+                    OpValue::None => write!(f, " {}", op.name())?,
+                    OpValue::Float(bits) => write!(f, " {}={}", op.name(), f64::from_bits(*bits))?,
+                    OpValue::Int(hi, lo) => write!(f, " {}={hi}:{lo}", op.name())?,
+                    OpValue::Text { field, value } => {
+                        write!(f, " {}={field}={}", op.name(), value.escape_ascii())?
+                    }
+                }
+            }
+            write!(f, ";")?;
+        }
+        for h in &self.hlls {
+            write!(f, " PFADD {} {}", h.key, h.value.escape_ascii())?;
+        }
+        for u in &self.unions {
+            write!(f, " union {} of {} buckets", u.key, u.buckets)?;
+        }
+        write!(f, ">")
     }
 }
 
@@ -423,6 +608,15 @@ pub enum Command {
     /// One event of a real-time aggregation, applied atomically (see
     /// [`AGG_SCRIPT`]).
     Record(Box<RecordCommand>),
+    /// `HGETALL key`: every field of one hash, for a read that needs most of them (an
+    /// aggregation's rings: the server walks a small hash once, where an `HMGET` of most of its
+    /// fields would look each one up).
+    Hgetall {
+        /// The hash's key.
+        key: String,
+        /// The fields the reader wants, in the order it decodes them (not sent).
+        fields: Fields,
+    },
     /// `PFCOUNT key…`: the approximate number of distinct members of the union of these
     /// HyperLogLogs (all in one cluster slot).
     Pfcount {
@@ -452,7 +646,9 @@ impl Command {
     /// The key the command is for.
     pub fn key(&self) -> &str {
         match self {
-            Command::Hmget { key, .. } | Command::Pttl { key } => key,
+            Command::Hmget { key, .. } | Command::Hgetall { key, .. } | Command::Pttl { key } => {
+                key
+            }
             Command::Write(w) => &w.key,
             Command::Record(r) => r.key(),
             Command::Pfcount { keys } => keys.first().map_or("", String::as_str),
@@ -463,6 +659,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Hmget { .. } => "HMGET",
+            Command::Hgetall { .. } => "HGETALL",
             Command::Write(_) | Command::Record(_) => "EVALSHA",
             Command::Pttl { .. } => "PTTL",
             Command::Pfcount { .. } => "PFCOUNT",
@@ -482,6 +679,7 @@ impl fmt::Display for Command {
                 Ok(())
             }
             Command::Pttl { key } => write!(f, "PTTL {key}"),
+            Command::Hgetall { key, .. } => write!(f, "HGETALL {key}"),
             Command::Record(r) => write!(f, "{r}"),
             Command::Pfcount { keys } => write!(f, "PFCOUNT {}", keys.join(" ")),
             Command::Write(w) => {

@@ -247,6 +247,30 @@ pub(crate) fn hmget<'a>(cmd: &Command, fields: usize, reply: Reply<'a>) -> Resul
     Ok(values)
 }
 
+/// The strings of the reply to `HGETALL`: field, value, field, value…
+///
+/// # Errors
+/// The server's error; [`Error::UnexpectedReply`] for another shape, or an odd count.
+pub(crate) fn hgetall<'a>(cmd: &Command, reply: Reply<'a>) -> Result<Values<'a>> {
+    let values = match reply.frame {
+        Frame::Values(range) => Values {
+            buf: reply.buf,
+            spans: reply.spans.get(range.clone()).unwrap_or_default(),
+        },
+        Frame::Error(line) => return Err(server_error("HGETALL", cmd.key(), line.of(reply.buf))),
+        _ => return Err(unexpected("HGETALL", cmd, "an array", reply.describe())),
+    };
+    if values.len() % 2 != 0 {
+        return Err(Error::UnexpectedReply {
+            command: "HGETALL",
+            key: cmd.key().to_owned(),
+            expected: "fields and values in pairs",
+            found: format!("{} strings", values.len()),
+        });
+    }
+    Ok(values)
+}
+
 /// The remaining time to live from the reply to `PTTL`: `None` for a missing key or one
 /// without expiry.
 ///

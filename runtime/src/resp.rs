@@ -63,6 +63,11 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
             out.arg(b"PTTL");
             out.arg(key.as_bytes());
         }
+        Command::Hgetall { key, .. } => {
+            out.array(2);
+            out.arg(b"HGETALL");
+            out.arg(key.as_bytes());
+        }
         Command::Pfcount { keys } => {
             out.array(1 + keys.len());
             out.arg(b"PFCOUNT");
@@ -94,9 +99,26 @@ pub(crate) fn command(out: &mut (impl Sink + ?Sized), cmd: &Command) {
 
 /// Encodes one call of [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) applying `events` in order.
 pub(crate) fn records(out: &mut (impl Sink + ?Sized), events: &[&RecordCommand]) {
+    // The hash fields the events name, sent once.
+    let mut shared: Vec<&str> = Vec::new();
+    for r in events {
+        for s in r.shared_strings() {
+            if !shared.contains(&s) {
+                shared.push(s);
+            }
+        }
+    }
+    // Each event's numbers (one argument) and strings.
+    let mut blob = Vec::with_capacity(events.len() * 256);
+    let mut strings: Vec<&[u8]> = Vec::new();
+    let mut parts = Vec::with_capacity(events.len());
+    for r in events {
+        let (b, s) = (blob.len(), strings.len());
+        r.encode(&shared, &mut blob, &mut strings);
+        parts.push((b..blob.len(), s..strings.len()));
+    }
     let keys: usize = events.iter().map(|r| r.num_keys()).sum();
-    let args: usize = events.iter().map(|r| r.arg_count()).sum();
-    out.array(4 + keys + args);
+    out.array(5 + keys + shared.len() + events.len() + strings.len());
     out.arg(b"EVALSHA");
     out.arg(crate::command::agg_script_sha().as_bytes());
     let mut digits = [0u8; 20];
@@ -105,9 +127,12 @@ pub(crate) fn records(out: &mut (impl Sink + ?Sized), events: &[&RecordCommand])
         .iter()
         .for_each(|r| r.for_each_key(|key| out.arg(key)));
     out.arg(decimal(events.len() as u64, &mut digits));
-    events
-        .iter()
-        .for_each(|r| r.for_each_arg(|arg| out.arg(arg)));
+    out.arg(decimal(shared.len() as u64, &mut digits));
+    shared.iter().for_each(|s| out.arg(s.as_bytes()));
+    for (b, s) in parts {
+        out.arg(&blob[b]);
+        strings[s].iter().for_each(|s| out.arg(s));
+    }
 }
 
 /// Encodes `WAIT replicas timeout_ms`.

@@ -2,8 +2,8 @@
 //!
 //! A ring holds `slots` fixed-width slots; bucket `i` of the resolution lives in slot
 //! `i mod slots`, so a newer bucket takes the slot of one `slots` buckets older, which has left
-//! every window by then. The ring is kept in hash fields of [`CHUNK`] slots each (the last one
-//! shorter), so that an event rewrites one small field, not the whole ring. A slot is `width`
+//! every window by then. The ring is kept in hash fields of [`chunk_slots`] slots each (the last
+//! one shorter), so that an event rewrites one small field, not the whole ring. A slot is `width`
 //! little-endian `f64` *cells*: the bucket's number (`-1`: empty), then its columns in the
 //! spec's order, each [`Op::cells`] wide. Integers (counts, bucket numbers, times) are exact in
 //! `f64` below 2⁵³; an `i64` value (an `int` field's sum, minimum, maximum or last value) is
@@ -16,9 +16,18 @@
 
 use crate::command::Op;
 
-/// The slots of one field of a ring: a ring of `S` slots is kept in `ceil(S / CHUNK)` fields
-/// (chunks), so that an event rewrites a few hundred bytes, not the whole ring.
-pub(crate) const CHUNK: u64 = 16;
+/// The longest field [`chunk_slots`] makes: the server's default `hash-max-listpack-value`, so
+/// that an aggregation hash of at most 128 fields (`hash-max-listpack-entries`) stays a compact
+/// listpack.
+pub(crate) const MAX_CHUNK_BYTES: u64 = 64;
+
+/// The slots of one field of a ring of slots of `width` cells: as many as fit in
+/// [`MAX_CHUNK_BYTES`], at least one. A ring of `S` slots is kept in `ceil(S / chunk)` fields
+/// (chunks), so that an event rewrites a few dozen bytes, not the whole ring, and the script
+/// (whose strings the server's Lua hashes byte by byte) handles short strings only.
+pub(crate) fn chunk_slots(width: usize) -> u64 {
+    (MAX_CHUNK_BYTES / (8 * width.max(1) as u64)).max(1)
+}
 
 /// The bucket number of an empty slot.
 pub(crate) const EMPTY: f64 = -1.0;
@@ -47,20 +56,40 @@ pub(crate) fn text_field(prefix: &str, slot: u64) -> String {
     format!("{prefix}{slot}")
 }
 
-/// The cells of a ring field's value, or why it is not a ring of `slots × width` cells.
-pub(crate) fn cells(bytes: &[u8], slots: u64, width: usize) -> Result<Vec<f64>, String> {
+/// The cells of an empty ring of `slots` slots of `width` cells (each slot's bucket
+/// [`EMPTY`]).
+pub(crate) fn empty_cells(slots: u64, width: usize) -> Vec<f64> {
+    let mut cells = vec![0.0; slots as usize * width];
+    cells
+        .iter_mut()
+        .step_by(width.max(1))
+        .for_each(|c| *c = EMPTY);
+    cells
+}
+
+/// Decodes a ring field's value into `out` (`slots × width` cells), or says why it is not a
+/// ring of `slots × width` finite cells.
+pub(crate) fn decode_into(
+    bytes: &[u8],
+    slots: u64,
+    width: usize,
+    out: &mut [f64],
+) -> Result<(), String> {
     let want = slots as usize * width * 8;
-    if bytes.len() != want {
+    if bytes.len() != want || out.len() * 8 != want {
         return Err(format!(
             "a ring of {slots} slots of {width} cells is {want} bytes, this one {}",
             bytes.len()
         ));
     }
-    let cells = decode(bytes);
-    if let Some(bad) = cells.iter().position(|c| !c.is_finite()) {
-        return Err(format!("cell {bad} is not a finite number"));
+    for (i, (cell, b)) in out.iter_mut().zip(bytes.chunks_exact(8)).enumerate() {
+        let c = f64::from_le_bytes(b.try_into().unwrap_or_default());
+        if !c.is_finite() {
+            return Err(format!("cell {i} is not a finite number"));
+        }
+        *cell = c;
     }
-    Ok(cells)
+    Ok(())
 }
 
 /// The cells of `bytes` (a whole number of 8-byte cells).

@@ -54,7 +54,8 @@ pub trait FeatureVector: Sized {
     /// by the id of its entity ([`VectorView::key`]). Empty when one id keys every view.
     const KEYS: &'static [&'static str] = &[];
     /// The real-time aggregations read, each once, after the views and in the same round trip
-    /// (only in vectors keyed by one id).
+    /// (only in vectors keyed by one id; an entity whose `distinct` union does not fit the
+    /// clock is read again with the windows' `PFCOUNT`s, see [`crate::aggregate`]).
     const AGGREGATIONS: &'static [VectorAggregation] = &[];
 
     /// Builds the vector from one row per view of [`VIEWS`](Self::VIEWS).
@@ -759,11 +760,14 @@ fn entity_text<T: FeatureVector>(id: &impl EntityId) -> Result<String> {
     Ok(text)
 }
 
-/// Appends one `HMGET` per view of `T` for `entity` (checked non-empty), keys in `layout`.
+/// Appends one `HMGET` per view of `T` for `entity` (checked non-empty), keys in `layout`, then
+/// each aggregation's read (`full`: with the `PFCOUNT` of each `distinct` window, see
+/// [`ReadPlan::push_commands`]).
 fn push_commands<T: FeatureVector>(
     entity: &str,
     layout: KeyLayout,
     plans: &[std::sync::Arc<ReadPlan>],
+    full: bool,
     cmds: &mut Vec<Command>,
 ) -> Result<()> {
     for view in T::VIEWS {
@@ -773,7 +777,7 @@ fn push_commands<T: FeatureVector>(
         cmds.push(Command::hmget(key, view.read_fields));
     }
     for (agg, plan) in T::AGGREGATIONS.iter().zip(plans) {
-        plan.push_commands((agg.spec)().key(entity)?, cmds);
+        plan.push_commands((agg.spec)().key(entity)?, full, cmds);
     }
     Ok(())
 }
@@ -786,24 +790,27 @@ fn aggregation_plans<T: FeatureVector>(now: u64) -> Vec<std::sync::Arc<ReadPlan>
         .collect()
 }
 
-/// The commands of one entity of `T`: one per view, then each aggregation's.
-fn group_of<T: FeatureVector>(plans: &[std::sync::Arc<ReadPlan>]) -> usize {
-    T::VIEWS.len() + plans.iter().map(|p| p.group()).sum::<usize>()
+/// The commands of one entity of `T`: one per view, then each aggregation's (`full`: see
+/// [`push_commands`]).
+fn group_of<T: FeatureVector>(plans: &[std::sync::Arc<ReadPlan>], full: bool) -> usize {
+    T::VIEWS.len() + plans.iter().map(|p| p.group(full)).sum::<usize>()
 }
 
-/// Decodes the replies of one entity's commands (one per view).
+/// Decodes the replies of one entity's commands (one per view, then the aggregations'):
+/// `Ok(None)` when an aggregation's `distinct` count needs the full read (see
+/// [`Spec::compute`](crate::aggregate::Spec)).
 fn decode_entity<T: FeatureVector>(
     entity: &str,
     cmds: &[Command],
     replies: &[Reply<'_>],
     now: u64,
-    plans: &[std::sync::Arc<ReadPlan>],
+    (plans, full): (&[std::sync::Arc<ReadPlan>], bool),
     report: Option<&mut Report>,
-) -> Result<T> {
+) -> Result<Option<T>> {
     let mut aggregations = Vec::with_capacity(plans.len());
     let mut at = T::VIEWS.len();
     for (agg, plan) in T::AGGREGATIONS.iter().zip(plans) {
-        let end = at + plan.group();
+        let end = at + plan.group(full);
         let (Some(cmds), Some(replies)) = (cmds.get(at..end), replies.get(at..end)) else {
             return Err(Error::UnexpectedReply {
                 command: "HMGET",
@@ -812,7 +819,10 @@ fn decode_entity<T: FeatureVector>(
                 found: format!("{} replies", replies.len()),
             });
         };
-        aggregations.push((agg.spec)().compute(cmds, plan, replies)?);
+        match (agg.spec)().compute(cmds, plan, replies, full)? {
+            Some(features) => aggregations.push(features),
+            None => return Ok(None),
+        }
         at = end;
     }
     let mut rows = Vec::with_capacity(T::VIEWS.len());
@@ -827,7 +837,7 @@ fn decode_entity<T: FeatureVector>(
     let mut rows = VectorRows::new(entity, T::VIEWS, rows, now, report)?;
     rows.aggregations = aggregations;
     rows.aggregation_names = T::AGGREGATIONS;
-    T::decode(&mut rows)
+    T::decode(&mut rows).map(Some)
 }
 
 /// Reads the vector of entity `id`: one `HMGET` per view, all in one pipeline.
@@ -863,24 +873,33 @@ async fn read_one<T: FeatureVector + Send>(
             let entity = entity_text::<T>(&id)?;
             let now = now_ms();
             let plans = aggregation_plans::<T>(now);
-            let group = group_of::<T>(&plans);
-            let mut cmds = Vec::with_capacity(group);
-            push_commands::<T>(&entity, store.key_layout(), &plans, &mut cmds)?;
             let mut out = Vec::with_capacity(1);
-            let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
-                let mut report = Report::default();
-                let value = decode_entity(
-                    &entity,
-                    cmds,
-                    replies,
-                    now,
-                    &plans,
-                    with_report.then_some(&mut report),
-                )?;
-                Ok((value, report))
-            };
-            store.run_reads(&cmds, group, &mut out, decode).await?;
-            out.pop().ok_or_else(|| Error::UnexpectedReply {
+            let mut cmds = Vec::new();
+            // A first read, then (when a `distinct` union does not end at the clock's bucket)
+            // a full one.
+            for full in [false, true] {
+                let group = group_of::<T>(&plans, full);
+                cmds.clear();
+                push_commands::<T>(&entity, store.key_layout(), &plans, full, &mut cmds)?;
+                let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
+                    let mut report = Report::default();
+                    let value = decode_entity(
+                        &entity,
+                        cmds,
+                        replies,
+                        now,
+                        (&plans, full),
+                        with_report.then_some(&mut report),
+                    )?;
+                    Ok(value.map(|v| (v, report)))
+                };
+                out.clear();
+                store.run_reads(&cmds, group, &mut out, decode).await?;
+                if !matches!(out.first(), Some(None)) {
+                    break;
+                }
+            }
+            out.pop().flatten().ok_or_else(|| Error::UnexpectedReply {
                 command: "HMGET",
                 key: cmds
                     .first()
@@ -922,7 +941,7 @@ where
         async move {
             let now = now_ms();
             let plans = aggregation_plans::<T>(now);
-            let views = group_of::<T>(&plans).max(1);
+            let views = group_of::<T>(&plans, false).max(1);
             let per_chunk = (store.pipeline_chunk_size() / views).max(1);
             let ids = ids.into_iter();
             let mut out = Vec::with_capacity(ids.size_hint().0);
@@ -930,7 +949,7 @@ where
             let mut cmds = Vec::with_capacity(entities.capacity() * views);
             for id in ids {
                 let entity = entity_text::<T>(&id)?;
-                push_commands::<T>(&entity, store.key_layout(), &plans, &mut cmds)?;
+                push_commands::<T>(&entity, store.key_layout(), &plans, false, &mut cmds)?;
                 entities.push(entity);
                 if entities.len() == per_chunk {
                     let chunk = Chunk { now, plans: &plans };
@@ -989,28 +1008,58 @@ async fn vector_chunk<T: FeatureVector + Send>(
     report: Option<&mut BatchReport>,
 ) -> Result<()> {
     let layout = store.key_layout();
-    let group = group_of::<T>(plans);
+    let group = group_of::<T>(plans, false);
     debug_assert_eq!(cmds.len(), entities.len() * group);
-    let Some(batch) = report else {
-        let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
-            let entity = entity_of::<T>(cmds, layout);
-            decode_entity(entity, cmds, replies, now, plans, None)
-        };
-        return store.run_reads(cmds, group, out, decode).await;
-    };
+    let with_report = report.is_some();
     // Each entity's report is counted once the chunk has been read (a retried read decodes
     // again).
-    let decode = |cmds: &[Command], replies: &[Reply<'_>]| {
-        let entity = entity_of::<T>(cmds, layout);
-        let mut report = Report::default();
-        let value = decode_entity(entity, cmds, replies, now, plans, Some(&mut report))?;
-        Ok((value, report))
+    let decoder = |full: bool| {
+        move |cmds: &[Command], replies: &[Reply<'_>]| {
+            let entity = entity_of::<T>(cmds, layout);
+            let mut report = Report::default();
+            let value = decode_entity(
+                entity,
+                cmds,
+                replies,
+                now,
+                (plans, full),
+                with_report.then_some(&mut report),
+            )?;
+            Ok(value.map(|v| (v, report)))
+        }
     };
-    let mut read = Vec::with_capacity(entities.len());
-    store.run_reads(cmds, group, &mut read, decode).await?;
+    let mut read: Vec<Option<(T, Report)>> = Vec::with_capacity(entities.len());
+    store
+        .run_reads(cmds, group, &mut read, decoder(false))
+        .await?;
+    // The entities whose `distinct` unions do not end at the clock's bucket: read in full.
+    let again: Vec<usize> = (0..read.len()).filter(|&i| read[i].is_none()).collect();
+    if !again.is_empty() {
+        let mut full_cmds = Vec::new();
+        for &i in &again {
+            push_commands::<T>(&entities[i], layout, plans, true, &mut full_cmds)?;
+        }
+        let mut full = Vec::with_capacity(again.len());
+        let group = group_of::<T>(plans, true);
+        store
+            .run_reads(&full_cmds, group, &mut full, decoder(true))
+            .await?;
+        for (i, value) in again.into_iter().zip(full) {
+            read[i] = value;
+        }
+    }
     out.reserve(read.len());
-    for (value, report) in read {
-        batch.add(&report);
+    let mut batch = report;
+    for value in read {
+        let (value, report) = value.ok_or_else(|| Error::UnexpectedReply {
+            command: "PFCOUNT",
+            key: String::new(),
+            expected: "the count of each `distinct` window",
+            found: "none".to_owned(),
+        })?;
+        if let Some(batch) = batch.as_deref_mut() {
+            batch.add(&report);
+        }
         out.push(value);
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::command::{Command, Op, Outcomes, RecordCommand, UPDATED_AT};
+use crate::command::{Command, OpValue, Outcomes, RecordCommand, UPDATED_AT};
 use crate::exchange::Read;
 use crate::reply::{Replies, Reply};
 use crate::ring;
@@ -55,6 +55,18 @@ impl State {
             self.keys.remove(key);
         }
         self.keys.entry(key.to_owned()).or_default()
+    }
+
+    /// The number of distinct members of the union of the "HyperLogLogs" `keys` (exact: this
+    /// backend keeps each one's members as its fields).
+    fn count_members<'k>(&mut self, keys: impl IntoIterator<Item = &'k str>, now: Instant) -> i64 {
+        let mut members = std::collections::HashSet::new();
+        for key in keys {
+            if let Some(e) = self.live(key, now) {
+                members.extend(e.fields.keys().cloned());
+            }
+        }
+        i64::try_from(members.len()).unwrap_or(i64::MAX)
     }
 
     /// Removes expired keys once the number of writes since the last sweep exceeds the number
@@ -123,16 +135,19 @@ impl Embedded {
                         }) => i64::try_from(at.saturating_duration_since(now).as_millis())
                             .unwrap_or(i64::MAX),
                     }),
+                    Command::Hgetall { key, .. } => {
+                        // Field, value, field, value…, as the server's RESP2 reply.
+                        let entry = state.live(key, now);
+                        let pairs = entry.iter().flat_map(|e| {
+                            e.fields
+                                .iter()
+                                .flat_map(|(f, v)| [Some(&f[..]), Some(v.as_slice())])
+                        });
+                        replies.push_values(pairs);
+                    }
                     Command::Pfcount { keys } => {
-                        // Exact: the union of the members, which this backend keeps as the
-                        // fields of each "HyperLogLog".
-                        let mut members = std::collections::HashSet::new();
-                        for key in keys {
-                            if let Some(e) = state.live(key, now) {
-                                members.extend(e.fields.keys().cloned());
-                            }
-                        }
-                        replies.push_int(i64::try_from(members.len()).unwrap_or(i64::MAX));
+                        let n = state.count_members(keys.iter().map(String::as_str), now);
+                        replies.push_int(n);
                     }
                     Command::Write(_) | Command::Record(_) => {
                         replies.push_other("a write in a read".to_owned())
@@ -273,14 +288,10 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
             what.as_bytes(),
         ))
     };
-    let number = |v: &[u8]| -> f64 {
-        std::str::from_utf8(v)
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0.0)
-    };
     let mut writes: Vec<(Box<[u8]>, Vec<u8>)> = Vec::new();
     let mut done = vec![false; r.blocks.len()];
+    // Whether a block started a bucket: only then is the hash's expiry set, as the script does.
+    let mut started = false;
     {
         let entry = state.live(&r.key, now);
         for (b, block) in r.blocks.iter().enumerate() {
@@ -303,11 +314,12 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
                 }
             };
             let mut cells = ring::read_slot(&bytes, block.slot, block.width);
+            let fresh = cells[0] < block.idx as f64;
             let ops = block.ops.iter().map(|(op, v)| {
-                let arg = match (op, op.arity()) {
-                    (Op::LastText, _) | (_, 0) => ring::Arg::None,
-                    (_, 1) => ring::Arg::Float(number(&v[0])),
-                    _ => ring::Arg::Int(number(&v[0]), number(&v[1])),
+                let arg = match v {
+                    OpValue::None | OpValue::Text { .. } => ring::Arg::None,
+                    OpValue::Float(bits) => ring::Arg::Float(f64::from_bits(*bits)),
+                    OpValue::Int(hi, lo) => ring::Arg::Int(*hi as f64, *lo as f64),
                 };
                 (*op, arg)
             });
@@ -322,29 +334,96 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
                 Ok(Some(newer)) => newer,
             };
             if newer {
-                for (op, v) in &block.ops {
-                    if *op == Op::LastText {
-                        writes.push((v[0].clone().into_boxed_slice(), v[1].clone()));
+                for (_, v) in &block.ops {
+                    if let OpValue::Text { field, value } = v {
+                        writes.push((field.as_bytes().into(), value.clone()));
                     }
                 }
             }
             ring::write_slot(&mut bytes, block.slot, &cells);
             writes.push((block.field.as_bytes().into(), bytes));
             done[b] = true;
+            started |= fresh;
         }
     }
-    for h in &r.hlls {
+    let mut added = vec![false; r.hlls.len()];
+    for (k, h) in r.hlls.iter().enumerate() {
         if !done.get(h.block.wrapping_sub(1)).copied().unwrap_or(false) {
             continue;
         }
         // As the script: the expiry is set when the "HyperLogLog" changes (a new member).
         let e = state.live_or_insert(&h.key, now);
-        let added = e
+        added[k] = e
             .fields
             .insert(h.value.clone().into_boxed_slice(), Vec::new())
             .is_none();
-        if added {
+        if added[k] {
             e.expires_at = now.checked_add(Duration::from_millis(h.ttl_ms));
+        }
+    }
+    let ttl = Duration::from_millis(r.ttl_ms);
+    for u in &r.unions {
+        let Some(h) = r.hlls.get(u.hll.wrapping_sub(1)) else {
+            continue;
+        };
+        let Some(block) = r.blocks.get(h.block.wrapping_sub(1)) else {
+            continue;
+        };
+        if !done[h.block - 1] {
+            continue;
+        }
+        // As the script: a newer bucket (or a field absent or damaged) rebuilds the union
+        // from the window's "HyperLogLogs"; an event inside the union's window that added a
+        // member adds it to the union too (a union found smaller than the field's count was
+        // lost: rebuilt); the field keeps the union's bucket and count.
+        let e = block.idx;
+        let ends: Option<(i64, i64)> = state
+            .live(&r.key, now)
+            .and_then(|entry| entry.fields.get(u.field.as_bytes()).cloned())
+            .and_then(|v| {
+                let (b, n) = std::str::from_utf8(&v).ok()?.split_once(' ')?;
+                let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+                (digits(b) && digits(n)).then(|| Some((b.parse().ok()?, n.parse().ok()?)))?
+            });
+        let mut target = None;
+        let mut count = None;
+        match ends {
+            Some((cur, before)) if e <= cur => {
+                if added[u.hll - 1] && e > cur - u.buckets as i64 {
+                    let entry = state.live_or_insert(&u.key, now);
+                    if entry
+                        .fields
+                        .insert(h.value.clone().into_boxed_slice(), Vec::new())
+                        .is_none()
+                    {
+                        let n = entry.fields.len() as i64;
+                        if n < before {
+                            target = Some(cur);
+                        } else {
+                            entry.expires_at = now.checked_add(ttl);
+                            count = Some((cur, n));
+                        }
+                    }
+                }
+            }
+            _ => target = Some(e),
+        }
+        if let Some(t) = target {
+            let prefix = &h.key[..h.key.len() - e.to_string().len()];
+            let mut members = HashMap::new();
+            for b in (t - u.buckets as i64 + 1).max(0)..=t {
+                if let Some(source) = state.live(&format!("{prefix}{b}"), now) {
+                    members.extend(source.fields.keys().map(|m| (m.clone(), Vec::new())));
+                }
+            }
+            let n = members.len() as i64;
+            let entry = state.live_or_insert(&u.key, now);
+            entry.fields = members;
+            entry.expires_at = now.checked_add(ttl);
+            count = Some((t, n));
+        }
+        if let Some((t, n)) = count {
+            writes.push((u.field.as_bytes().into(), format!("{t} {n}").into_bytes()));
         }
     }
     if writes.is_empty() {
@@ -352,6 +431,8 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
     }
     let entry = state.live_or_insert(&r.key, now);
     entry.fields.extend(writes);
-    entry.expires_at = now.checked_add(Duration::from_millis(r.ttl_ms));
+    if started {
+        entry.expires_at = now.checked_add(Duration::from_millis(r.ttl_ms));
+    }
     Ok(())
 }

@@ -286,6 +286,14 @@ fn push(replies: &mut Replies, value: &Value) {
         Value::Array(items) if items.iter().all(|v| bytes(v).is_some() || *v == Value::Nil) => {
             replies.push_values(items.iter().map(bytes));
         }
+        // `HGETALL` on RESP3: field, value, field, value…, as on RESP2.
+        Value::Map(pairs)
+            if pairs
+                .iter()
+                .all(|(f, v)| bytes(f).is_some() && bytes(v).is_some()) =>
+        {
+            replies.push_values(pairs.iter().flat_map(|(f, v)| [bytes(f), bytes(v)]));
+        }
         Value::Int(i) => replies.push_int(*i),
         Value::Nil => replies.push_nil(),
         Value::Okay => replies.push_status(b"OK"),
