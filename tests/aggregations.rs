@@ -426,6 +426,60 @@ last_merchant_10m = { fn = "last", of = "merchant", window = "10m" }
     );
 }
 
+/// The hash's expiry is set by the first event of each bucket: a later event of the same
+/// bucket leaves it, an event that starts a bucket (at any resolution) sets it again.
+#[tokio::test]
+async fn the_first_event_of_a_bucket_sets_the_expiry() {
+    let h = Harness::valkey().await;
+    let s = store(&h);
+    let key = "fs:v1:user_txn:{u1}";
+    let now = T0 + 30 * MIN;
+    record(&s, "u1", now, event(1.0, 1, "a"), now).await;
+    let full = h.pttl(key).await;
+    assert!(full > (24 * HOUR) as i64, "{full}");
+    let mut admin = h.admin().await;
+    let shorten = async |admin: &mut redis::aio::MultiplexedConnection| {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(key)
+            .arg(60_000)
+            .query_async(admin)
+            .await
+            .unwrap();
+    };
+    shorten(&mut admin).await;
+    record(&s, "u1", now + 1_000, event(1.0, 1, "a"), now + 1_000).await;
+    assert!(h.pttl(key).await <= 60_000, "same minute: left as it was");
+    record(&s, "u1", now + MIN, event(1.0, 1, "a"), now + MIN).await;
+    assert!(
+        h.pttl(key).await > (24 * HOUR) as i64,
+        "a new minute sets it"
+    );
+    shorten(&mut admin).await;
+    // A late event that starts an older bucket sets it too.
+    record(&s, "u1", now - 3 * MIN, event(1.0, 1, "a"), now + MIN).await;
+    assert!(h.pttl(key).await > (24 * HOUR) as i64);
+}
+
+/// On a RESP3 connection (the `redis` crate's transport), `HGETALL` answers a map: the read
+/// computes the same features from it.
+#[tokio::test]
+async fn a_whole_hash_read_over_resp3() {
+    let server = support::TestServer::start();
+    let url = format!("{}/?protocol=resp3", server.url());
+    let s = Store::connect(&url)
+        .await
+        .unwrap()
+        .with_registry(registry());
+    let now = T0 + 30 * MIN;
+    record(&s, "u1", now - 5 * MIN, event(2.0, 1, "a"), now).await;
+    record(&s, "u1", now, event(3.0, 2, "b"), now).await;
+    let f = features(&s, "u1", now).await;
+    assert_eq!(get(&f, "txn_count_10m"), &Value::Int(2));
+    assert_eq!(get(&f, "amount_sum_1h"), &Value::Float(5.0));
+    assert_eq!(get(&f, "last_merchant_24h"), &Value::from("b"));
+    assert_eq!(get(&f, "distinct_merchants_24h"), &Value::Int(2));
+}
+
 /// The union's count is what a read counts: an older HyperLogLog of another type does not
 /// reach it (the read that needs the window's HyperLogLogs reports it by key). A union of
 /// another type refuses the events that would add to it, and a union lost (deleted by hand) is

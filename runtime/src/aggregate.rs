@@ -23,7 +23,7 @@
 //! newest bucket recorded, at `{hash key}:u:F:T:N` (`N`: the window in buckets). The first event
 //! of a newer bucket rebuilds the union (`PFMERGE` of the window's HyperLogLogs), every later
 //! event of that window adds to it, and the union's bucket and `PFCOUNT` are kept in the hash's
-//! field `u:F:T:N` (`"{bucket} {count}"`), so that a read finds the count in its `HMGET`.
+//! field `u:F:T:N` (`"{bucket} {count}"`), so that a read finds the count with the rings.
 //! Changing an aggregation's features changes its rings' names, so a
 //! new declaration starts from empty rings instead of misreading old ones.
 //!
@@ -55,8 +55,11 @@
 //!   a float sum that would overflow, a ring of the wrong size, a key of another type: each is
 //!   refused before anything is written).
 //! - **Bounded memory.** A ring has a fixed size (a new bucket takes the slot of one that left
-//!   every window at its resolution); the hash expires after the longest window (plus one
-//!   coarsest bucket) without events, each HyperLogLog when its bucket leaves the windows.
+//!   every window at its resolution); the hash's expiry, the longest window plus one coarsest
+//!   bucket, is set by the first event of each bucket (so it expires that long after the start
+//!   of its latest bucket, at most one finest bucket sooner after its last event); each
+//!   HyperLogLog expires when its bucket leaves the windows, and a union (one per `distinct`
+//!   window) as the hash, from when it was last made or changed.
 //! - **Approximate `distinct`.** Valkey's HyperLogLog (the `PFCOUNT` of the union of the
 //!   window's buckets) has a standard error of 0.81%; it is exact for small sets in practice.
 //!   The embedded backend counts exactly. A read takes the union's count from the hash when the
