@@ -7,7 +7,7 @@ mod behaviour;
 mod support;
 
 use behaviour::Harness;
-use fstore::{FeatureVector, Source};
+use fstore::{FeatureVector, Source, Store};
 
 mod features {
     fstore::registry!("tests/fixtures/vector_aggregations.toml");
@@ -71,17 +71,22 @@ fn txn(amount: f64, merchant: &str, online: bool) -> UserTxnEvent {
     }
 }
 
+/// Writes `id`'s `user_profile` row.
+async fn profile(store: &Store, id: &str, age: i64, lifetime_value: f64) {
+    UserProfile {
+        age,
+        lifetime_value,
+    }
+    .write(store, id)
+    .await
+    .unwrap();
+}
+
 /// `user_1`: a profile, three transactions and two logins, a few seconds ago (well inside every
 /// window, so that reads a moment apart agree).
 async fn seed(h: &Harness) {
     let store = &h.store;
-    UserProfile {
-        age: 41,
-        lifetime_value: 1250.5,
-    }
-    .write(store, "user_1")
-    .await
-    .unwrap();
+    profile(store, "user_1", 41, 1250.5).await;
     let ts = now_ms() - 5_000;
     for event in [
         txn(10.0, "shop", false),
@@ -205,13 +210,7 @@ async fn reads_views_and_aggregations_in_one_round_trip(h: Harness) {
 
     // An entity with a profile and no events: zero counts and sums, `None` for the others, NaN
     // in the model input.
-    UserProfile {
-        age: 30,
-        lifetime_value: 0.5,
-    }
-    .write(store, "user_2")
-    .await
-    .unwrap();
+    profile(store, "user_2", 30, 0.5).await;
     let quiet = Inputs::vector(store, "user_2").await.unwrap();
     assert_eq!(quiet, expected(&h, "user_2", 30, 0.5).await);
     assert_eq!(
@@ -280,13 +279,7 @@ async fn batches_take_one_round_trip_per_chunk(h: Harness) {
         })
         .collect();
     for id in ids.iter().filter(|id| *id != "user_1") {
-        UserProfile {
-            age: 7,
-            lifetime_value: 1.0,
-        }
-        .write(store, id.as_str())
-        .await
-        .unwrap();
+        profile(store, id, 7, 1.0).await;
     }
     let before = store.round_trips();
     let rows = Inputs::vector_batch(store, ids.iter().map(String::as_str))
@@ -311,13 +304,7 @@ async fn batches_take_one_round_trip_per_chunk(h: Harness) {
 async fn a_union_that_does_not_fit_costs_a_round_trip(h: Harness) {
     seed(&h).await;
     let store = &h.store;
-    UserProfile {
-        age: 30,
-        lifetime_value: 0.5,
-    }
-    .write(store, "user_2")
-    .await
-    .unwrap();
+    profile(store, "user_2", 30, 0.5).await;
     let want = expected(&h, "user_1", 41, 1250.5).await;
     let quiet = expected(&h, "user_2", 30, 0.5).await;
     assert_eq!(want.distinct_merchants_24h, 2);

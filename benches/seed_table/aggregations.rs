@@ -81,8 +81,8 @@ const NOW: u64 = T0 + DAY - 1;
 
 /// The commands one event amounts to in the raw baseline: the hash columns it updates (count and
 /// float sum at both resolutions, 1 min and 1 h) and the HyperLogLog of `distinct`. The
-/// aggregation script also keeps bucket bounds, removes old buckets and refreshes expiries;
-/// these do not.
+/// aggregation script also resets ring slots for new buckets, guards overflows, keeps the
+/// `distinct` window's union and its count, and sets expiries; these do not.
 const RAW_COMMANDS: [&[&str]; 5] = [
     &["HINCRBY", "bench_agg_raw:{__rand_int__}", "n:60:1", "1"],
     &[
@@ -587,7 +587,7 @@ pub async fn aggregation_rows(
         .await;
         reads.push(RatioRow::new(
             "aggregation read, 5 features ≤ 24 h, by name",
-            "`read_aggregation_at(\"bench_txn\", id, now)`: HMGET of the 6 fields of the 2 rings the windows use (61 one-minute and 25 one-hour slots of bucket, count and amount sum, 16 slots a field: 2,064 bytes) + the `distinct` script (`EVAL`: HGET of the union's bucket, PFCOUNT of the union of the 24 hourly HyperLogLogs: every entity has events in the clock's hour), one pipeline | typed `Five::read`: HMGET, 6 fields",
+            "`read_aggregation_at(\"bench_txn\", id, now)`: one HGETALL of the entity's hash: the 44 fields of the 2 rings the windows use (61 one-minute and 25 one-hour slots of bucket, count and amount sum, 2 slots a field: 2,064 bytes) and the `distinct` window's union count (every entity has events in the clock's hour, so the count fits the clock) | typed `Five::read`: HMGET, 6 fields",
             READ_TARGET,
             (rt_a, rt_t),
             &samples,
@@ -605,7 +605,7 @@ pub async fn aggregation_rows(
         ));
         reads.push(RatioRow::new(
             "diagnostic: the same read without `distinct` (4 features)",
-            "`read_spec` of the same aggregation declared without `distinct_merchants_24h`: the same HMGET of the rings, no `distinct` script | typed `Five::read`: HMGET, 6 fields (same samples as the rows above); no target: it shows what the `distinct` feature costs",
+            "`read_spec` of the same aggregation declared without `distinct_merchants_24h`: the same HGETALL of the rings, no union count | typed `Five::read`: HMGET, 6 fields (same samples as the rows above); no target: it shows what the `distinct` feature costs",
             f64::INFINITY,
             (rt_4, rt_t),
             &samples,
@@ -614,7 +614,7 @@ pub async fn aggregation_rows(
         ));
         reads.push(RatioRow::new(
             "diagnostic: the same read an hour later (no event yet in the clock's hour)",
-            "`read_spec(&spec, id, now + 1 h)`: the same HMGET; the `distinct` script finds no union for the clock's hour and counts the window's 24 hourly HyperLogLogs (one PFCOUNT) | typed `Five::read`: HMGET, 6 fields (same samples as the rows above); no target: the cost of a `distinct` read for an entity without an event yet in the clock's bucket",
+            "`read_spec(&later, id, now + 1 h)`: the same HGETALL; the union ends at the previous hour and its window's first hour, which the reader's window has left, had events: a second round trip reads the entity again with the PFCOUNT of the window's 24 hourly HyperLogLogs | typed `Five::read`: HMGET, 6 fields (same samples as the rows above); no target: the cost of a `distinct` read whose union does not fit the clock",
             f64::INFINITY,
             (rt_late, rt_t),
             &samples,

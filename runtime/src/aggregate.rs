@@ -82,8 +82,9 @@
 //! the windows; plus, for a string's `last`, one field per bucket of its window, and one per
 //! `distinct` feature, its union's count), as one `HGETALL` when that is at least three
 //! quarters of the fields the hash can hold (the server walks a small hash once, where an
-//! `HMGET` would look each field up), else one `HMGET` of those fields. When a union does not fit the reader's window (see
-//! above), a second round trip reads the entity again with one `PFCOUNT` per `distinct` window
+//! `HMGET` would look each field up), else one `HMGET` of those fields. When a union does not
+//! fit the reader's window (see above), a second round trip reads the entity again with one
+//! `PFCOUNT` per `distinct` window
 //! (at most [`MAX_BUCKETS_PER_WINDOW`](crate::registry::MAX_BUCKETS_PER_WINDOW) keys); a batch
 //! sends one such pipeline for all its entities that need it. A ring is
 //! `S × cells × 8` bytes (`61 × 3 × 8 = 1,464` for a count and a float sum over an hour of
@@ -285,6 +286,8 @@ pub struct Spec {
     tiers: Vec<Tier>,
     finest_ms: u64,
     ttl_ms: u64,
+    /// Per event field: whether a record takes it as text (a `distinct` or a string `last`).
+    as_text: Vec<bool>,
     /// The fields an entity's hash can hold (see [`ReadPlan`]'s choice of `HGETALL`).
     hash_fields: usize,
     /// The last read plan made, reused while the clock stays in the same buckets.
@@ -517,6 +520,16 @@ impl Spec {
                 t.fields.len() + lasts * t.slots as usize + t.unions.len()
             })
             .sum();
+        let as_text = (0..event.len())
+            .map(|i| {
+                tiers.iter().any(|t| {
+                    t.distinct.contains(&i)
+                        || t.columns
+                            .iter()
+                            .any(|c| c.op == Op::LastText && c.of == Some(i))
+                })
+            })
+            .collect();
         let finest_ms = finest_ms.max(1);
         let coarsest = tiers.iter().map(|t| t.ms).max().unwrap_or(finest_ms);
         let longest = tiers.iter().map(|t| t.keep * t.ms).max().unwrap_or(0);
@@ -528,6 +541,7 @@ impl Spec {
             tiers,
             finest_ms,
             ttl_ms: longest + coarsest,
+            as_text,
             hash_fields,
             plan: PlanCache::default(),
         })
@@ -608,23 +622,25 @@ impl Spec {
                 found: format!("{} values", values.len()),
             });
         }
-        // Each field as text (string `last` values, HyperLogLog members) and as the ring's
-        // numeric value (an integer's two parts, a float, a bool's 0 or 1).
+        // Each field as the ring's numeric value (an integer's two parts, a float, a bool's 0
+        // or 1) and, when a HyperLogLog or a string's last value takes it, as text.
         let mut text: Vec<Vec<u8>> = Vec::with_capacity(values.len());
         let mut numbers: Vec<OpValue> = Vec::with_capacity(values.len());
-        for ((name, ty), value) in self.event.iter().zip(values) {
+        for (((name, ty), value), &as_text) in self.event.iter().zip(values).zip(&self.as_text) {
             let mut out = Vec::new();
             let (ok, number) = match (ty, value) {
                 (FeatureType::Int, Value::Int(v)) => {
                     let (hi, lo) = ring::split(*v);
-                    (v.encode(&mut out), OpValue::Int(hi, lo))
+                    (text_of(v, as_text, &mut out), OpValue::Int(hi, lo))
                 }
                 (FeatureType::Float, Value::Float(v)) if v.is_finite() => {
-                    (v.encode(&mut out), OpValue::Float(v.to_bits()))
+                    (text_of(v, as_text, &mut out), OpValue::Float(v.to_bits()))
                 }
-                (FeatureType::String, Value::String(v)) => (v.encode(&mut out), OpValue::None),
+                (FeatureType::String, Value::String(v)) => {
+                    (text_of(v, as_text, &mut out), OpValue::None)
+                }
                 (FeatureType::Bool, Value::Bool(v)) => (
-                    v.encode(&mut out),
+                    text_of(v, as_text, &mut out),
                     OpValue::Float(if *v { 1f64 } else { 0f64 }.to_bits()),
                 ),
                 _ => (false, OpValue::None),
@@ -725,9 +741,9 @@ impl Spec {
         }))))
     }
 
-    /// The read of entity `key` at time `now_ms`: one `HMGET` of the rings the windows are read
-    /// from (and of the slots' fields of a string's last value, and of each `distinct` union's
-    /// count), and, in a full read, one `PFCOUNT` per `distinct` feature; and how to compute
+    /// The read of entity `key` at time `now_ms`: one `HMGET` (or `HGETALL`) of the rings the
+    /// windows are read from (and of the slots' fields of a string's last value, and of each
+    /// `distinct` union's count), and, in a full read, one `PFCOUNT` per `distinct` feature; and how to compute
     /// each feature from them.
     pub(crate) fn read_plan(&self, now_ms: u64) -> Arc<ReadPlan> {
         let buckets: Vec<u64> = self.tiers.iter().map(|t| now_ms / t.ms).collect();
@@ -772,15 +788,12 @@ impl Spec {
             if f.function == AggFunction::Distinct {
                 let of = f.of.map(|i| self.event[i].0.as_str()).unwrap_or_default();
                 let tag = &tier.tag;
-                let union = tier
+                // Every `distinct` window has its union (see `Spec::build`).
+                need.union = tier
                     .unions
                     .iter()
                     .find(|u| Some(u.of) == f.of && u.buckets == f.buckets)
-                    .map_or_else(
-                        || Arc::from(format!("u:{of}:{tag}:{}", f.buckets)),
-                        |u| Arc::clone(&u.field),
-                    );
-                need.union = field(union.to_string());
+                    .map_or(usize::MAX, |u| field(u.field.to_string()));
                 distincts.push(DistinctRead {
                     suffixes: (first..=cur)
                         .map(|i| format!(":d:{of}:{tag}:{i}"))
@@ -809,10 +822,11 @@ impl Spec {
 
     /// Computes the features from the replies to [`read_plan`](Self::read_plan)'s commands.
     ///
-    /// A `distinct` feature is its union's count, from the union's field, when that union ends
-    /// at the clock's bucket; when it does not (no event yet in that bucket, a clock in the
-    /// past, or a damaged field), a first read returns `Ok(None)`, and the caller reads the
-    /// entity again in full (`full`: with the `PFCOUNT` of each window).
+    /// A `distinct` feature is its union's count, from the union's field, when the union's window
+    /// holds the same events as the reader's (see the module's semantics); when it does not (a
+    /// clock in the past, events in the buckets the reader's window has left, a damaged field),
+    /// a first read returns `Ok(None)`, and the caller reads the entity again in full (`full`:
+    /// with the `PFCOUNT` of each window).
     pub(crate) fn compute(
         &self,
         cmds: &[Command],
@@ -910,16 +924,8 @@ impl Spec {
                         let slot = b.rem_euclid(tier.slots as i64) as usize;
                         b >= 0 && cells.get(slot * tier.width) == Some(&(b as f64))
                     };
-                    // `"{bucket} {count}"`, written by the script with the union.
-                    let union = value(need.union)
-                        .and_then(|v| std::str::from_utf8(v).ok())
-                        .and_then(|v| v.split_once(' '))
-                        .filter(|(b, n)| {
-                            [b, n]
-                                .iter()
-                                .all(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
-                        })
-                        .and_then(|(b, n)| Some((b.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+                    // The union's bucket and count, written by the script with the union.
+                    let union = value(need.union).and_then(ring::parse_union);
                     let (first, cur) = (need.first, need.cur);
                     let window = f.buckets as i64;
                     match union {
@@ -933,9 +939,8 @@ impl Spec {
                             n
                         }
                         // No event in the window (none recorded, or all before it).
-                        None | Some((_, _))
-                            if union.is_none_or(|(end, _)| end < first)
-                                && (first..=cur).all(|b| !holds(b)) =>
+                        _ if union.is_none_or(|(end, _)| end < first)
+                            && (first..=cur).all(|b| !holds(b)) =>
                         {
                             0
                         }
@@ -1101,8 +1106,8 @@ struct DistinctRead {
 
 impl ReadPlan {
     /// The commands of entity `key`'s read: the `HMGET` (a `distinct` feature is read from its
-    /// union's field there); a *full* read (for an entity whose unions do not end at the clock's
-    /// bucket: see [`Spec::compute`]) adds one `PFCOUNT` of each `distinct` window's
+    /// union's field there); a *full* read (for an entity whose unions do not fit the clock:
+    /// see [`Spec::compute`]) adds one `PFCOUNT` of each `distinct` window's
     /// HyperLogLogs.
     pub(crate) fn push_commands(&self, key: String, full: bool, cmds: &mut Vec<Command>) {
         let at = cmds.len();
@@ -1157,6 +1162,12 @@ struct Needs {
     union: usize,
     /// A `distinct` feature's `PFCOUNT` in a full read (see [`ReadPlan::push_commands`]).
     pfcount: Option<usize>,
+}
+
+/// Writes `v`'s stored text into `out` when `as_text` (a HyperLogLog member or a string's last
+/// value); whether it is valid (always, for a value of its field's type).
+fn text_of<T: FeatureValue>(v: &T, as_text: bool, out: &mut Vec<u8>) -> bool {
+    !as_text || v.encode(out)
 }
 
 /// The current time in epoch milliseconds, the default clock.
@@ -1466,7 +1477,7 @@ impl Store {
         let mut cmds = Vec::new();
         let decode =
             |cmds: &[Command], replies: &[Reply<'_>]| spec.compute(cmds, &plan, replies, false);
-        // The entities whose `distinct` unions do not end at the clock's bucket (index, key).
+        // The entities whose `distinct` unions do not fit the clock (index, key).
         let mut again: Vec<(usize, String)> = Vec::new();
         let mut ids = ids.peekable();
         while ids.peek().is_some() {

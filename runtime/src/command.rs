@@ -323,7 +323,8 @@ pub(crate) enum Op {
 }
 
 impl Op {
-    /// The operation's name in the script's arguments.
+    /// The operation's name in ring field names (`r:60:61:2:n,sf:amount`) and in
+    /// [`RecordCommand`]'s display.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Op::Count => "n",
@@ -370,7 +371,7 @@ impl Op {
 /// The update of one resolution's ring: the event's bucket, its slot, and the column updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Block {
-    /// The ring's field, such as `r:60:61:n,sf:amount`.
+    /// The ring's field holding the event's slot, such as `r:60:61:2:n,sf:amount/7`.
     pub(crate) field: Arc<str>,
     pub(crate) slots: u64,
     pub(crate) slot: u64,

@@ -228,14 +228,7 @@ impl Replies {
 /// # Errors
 /// The server's error; [`Error::UnexpectedReply`] for another shape or count.
 pub(crate) fn hmget<'a>(cmd: &Command, fields: usize, reply: Reply<'a>) -> Result<Values<'a>> {
-    let values = match reply.frame {
-        Frame::Values(range) => Values {
-            buf: reply.buf,
-            spans: reply.spans.get(range.clone()).unwrap_or_default(),
-        },
-        Frame::Error(line) => return Err(server_error("HMGET", cmd.key(), line.of(reply.buf))),
-        _ => return Err(unexpected("HMGET", cmd, "an array", reply.describe())),
-    };
+    let values = strings("HMGET", cmd, reply)?;
     if values.len() != fields {
         return Err(Error::UnexpectedReply {
             command: "HMGET",
@@ -247,19 +240,27 @@ pub(crate) fn hmget<'a>(cmd: &Command, fields: usize, reply: Reply<'a>) -> Resul
     Ok(values)
 }
 
+/// The strings of an array reply to `command`.
+///
+/// # Errors
+/// The server's error; [`Error::UnexpectedReply`] for another shape.
+fn strings<'a>(command: &'static str, cmd: &Command, reply: Reply<'a>) -> Result<Values<'a>> {
+    match reply.frame {
+        Frame::Values(range) => Ok(Values {
+            buf: reply.buf,
+            spans: reply.spans.get(range.clone()).unwrap_or_default(),
+        }),
+        Frame::Error(line) => Err(server_error(command, cmd.key(), line.of(reply.buf))),
+        _ => Err(unexpected(command, cmd, "an array", reply.describe())),
+    }
+}
+
 /// The strings of the reply to `HGETALL`: field, value, field, value…
 ///
 /// # Errors
 /// The server's error; [`Error::UnexpectedReply`] for another shape, or an odd count.
 pub(crate) fn hgetall<'a>(cmd: &Command, reply: Reply<'a>) -> Result<Values<'a>> {
-    let values = match reply.frame {
-        Frame::Values(range) => Values {
-            buf: reply.buf,
-            spans: reply.spans.get(range.clone()).unwrap_or_default(),
-        },
-        Frame::Error(line) => return Err(server_error("HGETALL", cmd.key(), line.of(reply.buf))),
-        _ => return Err(unexpected("HGETALL", cmd, "an array", reply.describe())),
-    };
+    let values = strings("HGETALL", cmd, reply)?;
     if values.len() % 2 != 0 {
         return Err(Error::UnexpectedReply {
             command: "HGETALL",

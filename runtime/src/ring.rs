@@ -12,9 +12,10 @@
 //! field per slot ([`text_field`]).
 //!
 //! [`AGG_SCRIPT`](crate::command::AGG_SCRIPT) updates rings on the server; [`update`] is the
-//! same computation in Rust, for the embedded backend; [`cells`] decodes a chunk for reads.
+//! same computation in Rust, for the embedded backend; [`decode_into`] decodes a field for
+//! reads.
 
-use crate::command::Op;
+use crate::command::{Op, OpValue};
 
 /// The longest field [`chunk_slots`] makes: the server's default `hash-max-listpack-value`, so
 /// that an aggregation hash of at most 128 fields (`hash-max-listpack-entries`) stays a compact
@@ -54,6 +55,23 @@ pub(crate) fn join(hi: f64, lo: f64) -> Option<i64> {
 /// The field of a string `last` value: the column's prefix (`l:merchant:3600:25:`) and the slot.
 pub(crate) fn text_field(prefix: &str, slot: u64) -> String {
     format!("{prefix}{slot}")
+}
+
+/// A `distinct` union's hash field value, `"{bucket} {count}"`: the bucket its window ends at
+/// and its count, as the script writes it.
+pub(crate) fn union_value(bucket: i64, count: i64) -> String {
+    format!("{bucket} {count}")
+}
+
+/// The bucket and count of a union's field value ([`union_value`]), or `None` when it is not
+/// two decimal numbers (absent or damaged: not to be trusted).
+pub(crate) fn parse_union(value: &[u8]) -> Option<(i64, i64)> {
+    let (b, n) = std::str::from_utf8(value).ok()?.split_once(' ')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+    if !(digits(b) && digits(n)) {
+        return None;
+    }
+    Some((b.parse().ok()?, n.parse().ok()?))
 }
 
 /// The cells of an empty ring of `slots` slots of `width` cells (each slot's bucket
@@ -121,26 +139,10 @@ pub(crate) fn write_slot(ring: &mut [u8], slot: u64, cells: &[f64]) {
 
 /// An empty ring of `slots × width` cells, as bytes.
 pub(crate) fn empty(slots: u64, width: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(slots as usize * width * 8);
-    for _ in 0..slots {
-        out.extend_from_slice(&EMPTY.to_le_bytes());
-        for _ in 1..width {
-            out.extend_from_slice(&0f64.to_le_bytes());
-        }
-    }
-    out
-}
-
-/// One column update's value, parsed: what [`update`] applies (a string's last value is
-/// written by the caller, to its own field, when [`update`] says the event is the latest).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Arg {
-    /// No value (`count`; `t`, which takes the event's time).
-    None,
-    /// A float (or a bool as 0/1).
-    Float(f64),
-    /// An integer, split.
-    Int(f64, f64),
+    empty_cells(slots, width)
+        .iter()
+        .flat_map(|c| c.to_le_bytes())
+        .collect()
 }
 
 /// Applies one event to the slot `cells` (its bucket number first) as the script does: resets
@@ -148,11 +150,11 @@ pub(crate) enum Arg {
 /// event is the slot's latest (its string `last` values are to be written), or the overflow
 /// message when a sum would leave its range (the slot is then unspecified: the caller
 /// discards it).
-pub(crate) fn update(
+pub(crate) fn update<'a>(
     cells: &mut [f64],
     idx: f64,
     ts: f64,
-    ops: impl Iterator<Item = (Op, Arg)>,
+    ops: impl IntoIterator<Item = (Op, &'a OpValue)>,
 ) -> Result<Option<bool>, &'static str> {
     // As the script's `c[1] <= idx`: a slot holding a newer bucket (or, damaged, not a number)
     // is left alone.
@@ -166,52 +168,59 @@ pub(crate) fn update(
     }
     let mut k = 1;
     let mut newer = true;
-    for (op, arg) in ops {
-        match (op, arg) {
-            (Op::Count, _) => cells[k] += 1.0,
-            (Op::SumInt, Arg::Int(hi, lo)) => {
-                let lo = cells[k + 1] + lo;
+    for (op, value) in ops {
+        // A float's value, or an integer's two parts (a string's last value is written by the
+        // caller, to its own field, when the event is the latest).
+        let (x, y) = match value {
+            OpValue::Float(bits) => (f64::from_bits(*bits), 0.0),
+            OpValue::Int(hi, lo) => (*hi as f64, *lo as f64),
+            OpValue::None | OpValue::Text { .. } => (0.0, 0.0),
+        };
+        match op {
+            Op::Count => cells[k] += 1.0,
+            Op::SumInt => {
+                let lo = cells[k + 1] + y;
                 let carry = (lo / LO).floor();
-                let hi = cells[k] + hi + carry;
+                let hi = cells[k] + x + carry;
                 if !(-2_147_483_648.0..=2_147_483_647.0).contains(&hi) {
                     return Err("leave the 64-bit range");
                 }
                 cells[k] = hi;
                 cells[k + 1] = lo - carry * LO;
             }
-            (Op::SumFloat, Arg::Float(v)) => {
-                let sum = cells[k] + v;
+            Op::SumFloat => {
+                let sum = cells[k] + x;
                 if !sum.is_finite() {
                     return Err("not be a finite float");
                 }
                 cells[k] = sum;
             }
-            (Op::MinInt | Op::MaxInt, Arg::Int(hi, lo))
+            Op::MinInt | Op::MaxInt
                 if fresh
-                    || (op == Op::MinInt && (hi, lo) < (cells[k], cells[k + 1]))
-                    || (op == Op::MaxInt && (hi, lo) > (cells[k], cells[k + 1])) =>
+                    || (op == Op::MinInt && (x, y) < (cells[k], cells[k + 1]))
+                    || (op == Op::MaxInt && (x, y) > (cells[k], cells[k + 1])) =>
             {
-                cells[k] = hi;
-                cells[k + 1] = lo;
+                cells[k] = x;
+                cells[k + 1] = y;
             }
-            (Op::MinFloat | Op::MaxFloat, Arg::Float(v))
+            Op::MinFloat | Op::MaxFloat
                 if fresh
-                    || (op == Op::MinFloat && v < cells[k])
-                    || (op == Op::MaxFloat && v > cells[k]) =>
+                    || (op == Op::MinFloat && x < cells[k])
+                    || (op == Op::MaxFloat && x > cells[k]) =>
             {
-                cells[k] = v;
+                cells[k] = x;
             }
-            (Op::LastTime, _) => {
+            Op::LastTime => {
                 newer = fresh || ts >= cells[k];
                 if newer {
                     cells[k] = ts;
                 }
             }
-            (Op::LastInt, Arg::Int(hi, lo)) if newer => {
-                cells[k] = hi;
-                cells[k + 1] = lo;
+            Op::LastInt if newer => {
+                cells[k] = x;
+                cells[k + 1] = y;
             }
-            (Op::LastFloat, Arg::Float(v)) if newer => cells[k] = v,
+            Op::LastFloat if newer => cells[k] = x,
             _ => {}
         }
         k += op.cells();
@@ -250,12 +259,7 @@ mod tests {
         let mut cells = vec![EMPTY, 0.0, 0.0];
         let add = |cells: &mut Vec<f64>, v: i64| {
             let (hi, lo) = split(v);
-            update(
-                cells,
-                7.0,
-                0.0,
-                [(Op::SumInt, Arg::Int(hi as f64, lo as f64))].into_iter(),
-            )
+            update(cells, 7.0, 0.0, [(Op::SumInt, &OpValue::Int(hi, lo))])
         };
         let mut want: i64 = 0;
         for v in [
@@ -277,12 +281,12 @@ mod tests {
     fn an_older_bucket_leaves_the_slot_alone_and_a_newer_one_resets_it() {
         let mut cells = vec![9.0, 4.0];
         assert_eq!(
-            update(&mut cells, 8.0, 0.0, [(Op::Count, Arg::None)].into_iter()),
+            update(&mut cells, 8.0, 0.0, [(Op::Count, &OpValue::None)]),
             Ok(None)
         );
         assert_eq!(cells, [9.0, 4.0]);
         assert_eq!(
-            update(&mut cells, 10.0, 0.0, [(Op::Count, Arg::None)].into_iter()),
+            update(&mut cells, 10.0, 0.0, [(Op::Count, &OpValue::None)]),
             Ok(Some(true))
         );
         assert_eq!(cells, [10.0, 1.0]);

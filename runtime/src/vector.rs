@@ -875,8 +875,7 @@ async fn read_one<T: FeatureVector + Send>(
             let plans = aggregation_plans::<T>(now);
             let mut out = Vec::with_capacity(1);
             let mut cmds = Vec::new();
-            // A first read, then (when a `distinct` union does not end at the clock's bucket)
-            // a full one.
+            // A first read, then (when a `distinct` union does not fit the clock) a full one.
             for full in [false, true] {
                 let group = group_of::<T>(&plans, full);
                 cmds.clear();
@@ -1032,7 +1031,7 @@ async fn vector_chunk<T: FeatureVector + Send>(
     store
         .run_reads(cmds, group, &mut read, decoder(false))
         .await?;
-    // The entities whose `distinct` unions do not end at the clock's bucket: read in full.
+    // The entities whose `distinct` unions do not fit the clock: read in full.
     let again: Vec<usize> = (0..read.len()).filter(|&i| read[i].is_none()).collect();
     if !again.is_empty() {
         let mut full_cmds = Vec::new();

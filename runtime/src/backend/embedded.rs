@@ -315,14 +315,7 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
             };
             let mut cells = ring::read_slot(&bytes, block.slot, block.width);
             let fresh = cells[0] < block.idx as f64;
-            let ops = block.ops.iter().map(|(op, v)| {
-                let arg = match v {
-                    OpValue::None | OpValue::Text { .. } => ring::Arg::None,
-                    OpValue::Float(bits) => ring::Arg::Float(f64::from_bits(*bits)),
-                    OpValue::Int(hi, lo) => ring::Arg::Int(*hi as f64, *lo as f64),
-                };
-                (*op, arg)
-            });
+            let ops = block.ops.iter().map(|(op, v)| (*op, v));
             let newer = match ring::update(&mut cells, block.idx as f64, r.ts_ms as f64, ops) {
                 Err(what) => {
                     return refuse(format!(
@@ -379,12 +372,8 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
         let e = block.idx;
         let ends: Option<(i64, i64)> = state
             .live(&r.key, now)
-            .and_then(|entry| entry.fields.get(u.field.as_bytes()).cloned())
-            .and_then(|v| {
-                let (b, n) = std::str::from_utf8(&v).ok()?.split_once(' ')?;
-                let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
-                (digits(b) && digits(n)).then(|| Some((b.parse().ok()?, n.parse().ok()?)))?
-            });
+            .and_then(|entry| entry.fields.get(u.field.as_bytes()))
+            .and_then(|v| ring::parse_union(v));
         let mut target = None;
         let mut count = None;
         match ends {
@@ -423,7 +412,10 @@ fn record(state: &mut State, r: &RecordCommand, now: Instant) -> Result<()> {
             count = Some((t, n));
         }
         if let Some((t, n)) = count {
-            writes.push((u.field.as_bytes().into(), format!("{t} {n}").into_bytes()));
+            writes.push((
+                u.field.as_bytes().into(),
+                ring::union_value(t, n).into_bytes(),
+            ));
         }
     }
     if writes.is_empty() {
